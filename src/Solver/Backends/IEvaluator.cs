@@ -1,0 +1,47 @@
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Problems;
+
+namespace Flatness.Solver.Backends;
+
+/// <summary>What an evaluation should compute; ask only for what you need.</summary>
+[Flags]
+public enum Quantities
+{
+    Loss = 1,
+    Trace = 2,
+    LossGradient = 4,
+    TraceGradient = 8,
+    Values = Loss | Trace,
+    All = Loss | Trace | LossGradient | TraceGradient,
+}
+
+/// <summary>The answer of one evaluation. Unrequested parts are NaN or null.</summary>
+public sealed class Evaluation
+{
+    /// <summary>L(W) = (1/n) sum_i (f_i - b_i)^2.</summary>
+    public double Loss { get; init; } = double.NaN;
+    /// <summary>tr H(W), exact (SPEC section 2).</summary>
+    public double Trace { get; init; } = double.NaN;
+    /// <summary>dL/dW_j, index 0 is W_1.</summary>
+    public Matrix<double>[]? LossGradient { get; init; }
+    /// <summary>d tr H / dW_j, index 0 is W_1.</summary>
+    public Matrix<double>[]? TraceGradient { get; init; }
+
+    public double Objective(double lambda) => Loss + lambda * Trace;
+}
+
+/// <summary>
+/// Holds one problem resident on its device and answers, per step, loss, trace of the Hessian and their gradients.
+/// Layers cross the seam in float64 whatever the evaluator's internal precision.
+/// </summary>
+public interface IEvaluator : IDisposable
+{
+    /// <summary>"reference", "cpu", "ilgpu-cuda", "ilgpu-cpu", ...</summary>
+    string Backend { get; }
+    /// <summary>"reference", "direct", "gram", "completion", "rank-one".</summary>
+    string Path { get; }
+    /// <summary>"f64" or "f32".</summary>
+    string Precision { get; }
+    SensingProblem Problem { get; }
+    Evaluation Evaluate(IReadOnlyList<Matrix<double>> layers, Quantities what);
+}

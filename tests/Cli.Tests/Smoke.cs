@@ -1,0 +1,1 @@
+public class CliPlaceholder { [Xunit.Fact] public void Builds() => Xunit.Assert.True(typeof(Flatness.Cli.Cli) is not null); }
