@@ -6,8 +6,9 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var command = new Command("bench", "(under construction)");
-        command.SetAction(_ => Cli.Guard(() => throw new NotSupportedException("'bench' is not built yet")));
+        var command = new Command("bench", "Time kernels and evaluations (medians after warm-up)");
+        command.Subcommands.Add(BenchGemmCommand.Create());
+        command.Subcommands.Add(BenchObjectiveCommand.Create());
         return command;
     }
 }
