@@ -144,6 +144,38 @@ public static class DenseSandwich
         SAdjointCore(layout, side, g, symmetric: true, s, workspace);
     }
 
+    /// <summary>S(I) = (1/n) sum_i A_i A_i^T = (1/n) A_side A_side^T (n d_L^2 d_0 flops).</summary>
+    public static void SIdentity<T>(SideLayout layout, ReadOnlySpan<T> side, Span<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int dL = layout.OutputDim, d0 = layout.InputDim;
+        Check(layout, side, Span<T>.Empty, -1);
+        CheckLength(s, dL * dL, "S(I)");
+        T scale = T.One / T.CreateTruncating(layout.Count);
+        for (int chunk = 0; chunk < layout.ChunkCount; chunk++)
+        {
+            int m = layout.ChunkLength(chunk);
+            var a = side.Slice(layout.ChunkOffset(chunk), dL * m * d0);
+            SymmetricGemm.Compute(Op.None, Op.Transpose, dL, m * d0, scale, a, m * d0, a, m * d0, chunk == 0 ? T.Zero : T.One, s, dL);
+        }
+    }
+
+    /// <summary>S*(I) = (1/n) sum_i A_i^T A_i = (1/n) A_flat^T A_flat (n d_L d_0^2 flops).</summary>
+    public static void SAdjointIdentity<T>(SideLayout layout, ReadOnlySpan<T> side, Span<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int dL = layout.OutputDim, d0 = layout.InputDim;
+        Check(layout, side, Span<T>.Empty, -1);
+        CheckLength(s, d0 * d0, "S*(I)");
+        T scale = T.One / T.CreateTruncating(layout.Count);
+        for (int chunk = 0; chunk < layout.ChunkCount; chunk++)
+        {
+            int m = layout.ChunkLength(chunk);
+            var a = side.Slice(layout.ChunkOffset(chunk), dL * m * d0);
+            SymmetricGemm.Compute(Op.Transpose, Op.None, d0, dL * m, scale, a, d0, a, d0, chunk == 0 ? T.Zero : T.One, s, d0);
+        }
+    }
+
     // Flop counts of the arrangements above (a multiply-add is 2 flops); the cost model and the choices share them.
 
     /// <summary>Flops of <see cref="S{T}"/>.</summary>
@@ -190,7 +222,7 @@ public static class DenseSandwich
     {
         if (side.Length != layout.Length)
             throw new ArgumentException($"side-by-side measurements have {side.Length} values, expected n d_L d_0 = {layout.Length}", nameof(side));
-        int need = WorkspaceLength(layout, rank);
+        int need = rank < 0 ? 0 : WorkspaceLength(layout, rank);
         if (workspace.Length < need)
             throw new ArgumentException($"workspace has {workspace.Length} elements, the operator needs {need}", nameof(workspace));
     }

@@ -53,8 +53,11 @@ public static class RankOneOperator
             q[i] = TensorPrimitives.Dot(xh.Slice(i * dim, dim), x.Slice(i * dim, dim));
     }
 
-    /// <summary>q_i = ||F x_i||^2 = x_i^T F^T F x_i for the rows x_i of X (n x d), F r x d. Workspace: n r.</summary>
-    public static void FactoredQuadraticForms<T>(int count, int dim, ReadOnlySpan<T> x, int rank, ReadOnlySpan<T> f,
+    /// <summary>
+    /// q_i = ||F x_i||^2 = x_i^T F^T F x_i for the rows x_i of X (n x d) and a factor F with r rows: stored r x d
+    /// (<paramref name="factorOp"/> None) or given as F^T, stored d x r (Transpose). Workspace: n r.
+    /// </summary>
+    public static void FactoredQuadraticForms<T>(int count, int dim, ReadOnlySpan<T> x, int rank, ReadOnlySpan<T> f, Op factorOp,
         Span<T> q, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -62,7 +65,11 @@ public static class RankOneOperator
         Check(rank, dim, f, "F");
         Check(count, 1, q, "q");
         var xf = workspace[..(count * rank)];
-        Gemm.Compute(Op.None, Op.Transpose, count, rank, dim, T.One, x, dim, f, dim, T.Zero, xf, rank);
+        // X F^T: F^T is op(F) for F stored r x d, and F^T itself when it is what is stored.
+        if (factorOp == Op.None)
+            Gemm.Compute(Op.None, Op.Transpose, count, rank, dim, T.One, x, dim, f, dim, T.Zero, xf, rank);
+        else
+            Gemm.Compute(Op.None, Op.None, count, rank, dim, T.One, x, dim, f, rank, T.Zero, xf, rank);
         for (int i = 0; i < count; i++) q[i] = TensorPrimitives.SumOfSquares(xf.Slice(i * rank, rank));
     }
 
