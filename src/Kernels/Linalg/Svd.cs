@@ -3,7 +3,18 @@ using Flatness.Kernels.Tensors;
 namespace Flatness.Kernels.Linalg;
 
 /// <summary>Thin SVD A = U diag(S) Vt with S descending; U is m x k, Vt is k x n, k = min(m, n).</summary>
-public sealed record SvdResult(Matrix<double> U, double[] S, Matrix<double> Vt);
+public sealed record SvdResult(Matrix<double> U, double[] S, Matrix<double> Vt)
+{
+    /// <summary>The number of singular values above the round-off level (see <see cref="Svd.RoundOffLevel"/>).</summary>
+    public int Rank
+    {
+        get
+        {
+            double floor = Svd.RoundOffLevel(U.Rows, Vt.Cols, S[0]);
+            return S.Count(sigma => sigma > floor);
+        }
+    }
+}
 
 /// <summary>
 /// Singular value decomposition by one-sided (Hestenes) Jacobi rotations in float64.
@@ -17,8 +28,14 @@ public sealed record SvdResult(Matrix<double> U, double[] S, Matrix<double> Vt);
 public static class Svd
 {
     private const int MaxSweeps = 80;
-    /// <summary>Unit round-off doubled: the spacing of float64 numbers at 1.</summary>
-    internal const double MachineEpsilon = 2.220446049250313e-16;
+    /// <summary>The spacing of float64 numbers at 1 (2^-52).</summary>
+    public const double MachineEpsilon = 2.220446049250313e-16;
+
+    /// <summary>
+    /// max(m, n) eps sigma_max: singular values at or below this level are indistinguishable from zero in float64
+    /// (the backward error of the decomposition is of that size).
+    /// </summary>
+    public static double RoundOffLevel(int rows, int cols, double sigmaMax) => Math.Max(rows, cols) * MachineEpsilon * sigmaMax;
 
     /// <summary>One-sided Jacobi SVD in float64, accurate to ~1e-13 relative.</summary>
     public static SvdResult Decompose(Matrix<double> a)
@@ -223,7 +240,7 @@ public static class MatrixNorms
     public static double[] SignificantSingularValues(Matrix<double> a)
     {
         var s = Svd.SingularValues(a);
-        double floor = Math.Max(a.Rows, a.Cols) * Svd.MachineEpsilon * s[0];
+        double floor = Svd.RoundOffLevel(a.Rows, a.Cols, s[0]);
         for (int i = 0; i < s.Length; i++) if (s[i] <= floor) s[i] = 0;
         return s;
     }
