@@ -40,6 +40,27 @@ internal sealed class SolverTestData(int seed)
         return layers;
     }
 
+    /// <summary>n x n orthogonal: modified Gram-Schmidt, applied twice, on a Gaussian matrix.</summary>
+    public Matrix<double> Orthogonal(int n)
+    {
+        var q = Gaussian(n, n);
+        for (int c = 0; c < n; c++)
+            for (int pass = 0; pass < 2; pass++)
+            {
+                for (int prev = 0; prev < c; prev++)
+                {
+                    double dot = 0;
+                    for (int r = 0; r < n; r++) dot += q[r, prev] * q[r, c];
+                    for (int r = 0; r < n; r++) q[r, c] -= dot * q[r, prev];
+                }
+                double norm = 0;
+                for (int r = 0; r < n; r++) norm += q[r, c] * q[r, c];
+                norm = Math.Sqrt(norm);
+                for (int r = 0; r < n; r++) q[r, c] /= norm;
+            }
+        return q;
+    }
+
     public double[] UnitVector(int n)
     {
         var x = Normals(n);
