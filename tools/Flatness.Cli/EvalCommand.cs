@@ -16,8 +16,10 @@ internal static class EvalCommand
         var lambdaOption = new Option<double>("--lambda") { Description = "Weight of the trace in the objective loss + lambda tr H", DefaultValueFactory = _ => 0.0 };
         lambdaOption.Validators.Add(result =>
         {
-            double v = result.GetValueOrDefault<double>();
-            if (!double.IsFinite(v) || v < 0) result.AddError($"--lambda must be a finite number >= 0, got {v}");
+            // A token that is not a number at all is reported by the parser itself.
+            if (result.Tokens.Count == 1 && double.TryParse(result.Tokens[0].Value, System.Globalization.CultureInfo.InvariantCulture, out double v)
+                && !(double.IsFinite(v) && v >= 0))
+                result.AddError($"--lambda must be a finite number >= 0, got {result.Tokens[0].Value}");
         });
         var gradOutOption = new Option<string?>("--grad-out") { Description = "Write the gradients (grad_loss_W1.., grad_trace_W1..) to this .npz file" };
         var jsonOption = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
@@ -85,8 +87,8 @@ internal static class EvalCommand
         var console = Output.Terminal();
         console.MarkupLine($"[bold]{Markup.Escape(problemPath)}[/]: {m.Measurement.Name()}, n = {m.Count}, " +
             $"d_L x d_0 = {m.Dims[^1]} x {m.Dims[0]}");
-        console.MarkupLine($"[bold]{Markup.Escape(layersPath)}[/]: depth {m.Depth}, dims [{string.Join(", ", m.Dims)}]; " +
-            $"backend {Markup.Escape(m.Backend)} ({Markup.Escape(m.Path)}, {Markup.Escape(m.Precision)})");
+        console.MarkupLine($"[bold]{Markup.Escape(layersPath)}[/]: " + Markup.Escape($"depth {m.Depth}, dims [{string.Join(", ", m.Dims)}]"));
+        console.MarkupLine(Markup.Escape($"backend {m.Backend} ({m.Path} path, {m.Precision})"));
         var table = new Table().Border(TableBorder.Rounded).AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         void Row(string name, double value) => table.AddRow(Markup.Escape(name), Output.Format(value));
         Row("loss L(W)", m.Loss);
