@@ -141,12 +141,12 @@ public sealed class ExperimentFrameworkTests : IDisposable
     public void AtomicWritesNeverShowAPartialFile()
     {
         string path = Path.Combine(Dir("atomic"), "value.txt");
-        var versions = Enumerable.Range(0, 4).Select(v => new string((char)('a' + v), 200_000)).ToArray();
+        var versions = Enumerable.Range(0, 4).Select(v => new string((char)('a' + v), 50_000)).ToArray();
         CellStore.WriteAtomically(path, versions[0]);
         using var stop = new CancellationTokenSource();
         var writer = new Thread(() =>
         {
-            for (int i = 0; i < 60; i++) CellStore.WriteAtomically(path, versions[i % versions.Length]);
+            for (int i = 0; i < 30; i++) CellStore.WriteAtomically(path, versions[i % versions.Length]);
             stop.Cancel();
         });
         writer.Start();

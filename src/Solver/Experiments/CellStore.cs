@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Flatness.Solver.IO;
 
 namespace Flatness.Solver.Experiments;
 
@@ -20,7 +21,6 @@ public sealed class CellStore
 {
     public const string ManifestName = "sweep.json";
     public const string CellsFolder = "cells";
-    private const string TempMarker = ".tmp-";
 
     public CellStore(string directory)
     {
@@ -35,31 +35,21 @@ public sealed class CellStore
 
     public bool Has(string key) => File.Exists(CellPath(key));
 
-    /// <summary>Writes bytes to path atomically: temporary file in the same folder, flushed, then renamed over.</summary>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
+    /// <summary>Writes bytes to path atomically (see <see cref="AtomicFile"/>), creating the folder if needed.</summary>
+    public static void WriteAtomically(string path, byte[] bytes)
     {
-        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        System.IO.Directory.CreateDirectory(folder);
-        string temp = Path.Combine(folder, $".{Path.GetFileName(path)}{TempMarker}{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     public static void WriteAtomically(string path, string text) => WriteAtomically(path, Encoding.UTF8.GetBytes(text));
 
-    public static bool IsTemporary(string path) => Path.GetFileName(path).Contains(TempMarker, StringComparison.Ordinal);
+    /// <summary>Whether a file is a writer's temporary (".NAME.GUID.tmp"), not a finished result.</summary>
+    public static bool IsTemporary(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal);
+    }
 
     public void Write(CellResult result)
     {
