@@ -40,9 +40,10 @@ public sealed class GpuGemmTests(GpuFixture fixture)
         return worst / Math.Max(scale, 1e-300);
     }
 
-    private void CheckGemm<T>(Op opA, Op opB, int m, int n, int k, int maxTd, double tolerance) where T : unmanaged, IFloatingPointIeee754<T>
+    private void CheckGemm<T>(Op opA, Op opB, int m, int n, int k, int maxTd, double tolerance, GpuContext? context = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var ops = fixture.Context.Ops<T>();
+        var ops = (context ?? fixture.Context).Ops<T>();
         // Strided operands inside larger buffers: offset 3, leading dimension = width + 2.
         int aRows = opA == Op.None ? m : k, aCols = opA == Op.None ? k : m;
         int bRows = opB == Op.None ? k : n, bCols = opB == Op.None ? n : k;
@@ -88,5 +89,41 @@ public sealed class GpuGemmTests(GpuFixture fixture)
     {
         CheckGemm<float>(opA, opB, 37, 29, 45, 16, 1e-5);
         CheckGemm<float>(opA, opB, 66, 3, 300, 16, 1e-5);
+    }
+
+    /// <summary>Groups of several threads (2x2 and 4x4 per group: interleaved register tiles, cooperative loads,
+    /// barriers) on a CPU accelerator that simulates 16-thread groups.</summary>
+    [Fact]
+    public void GemmWithCooperatingThreadsMatchesTripleLoop()
+    {
+        if (fixture.Kind != GpuKind.Cpu) return; // the real device covers this with its own group sizes
+        using var context = GpuContext.CreateCpu(16);
+        foreach (var (opA, opB) in new[] { (Op.None, Op.None), (Op.Transpose, Op.Transpose), (Op.None, Op.Transpose), (Op.Transpose, Op.None) })
+        {
+            CheckGemm<double>(opA, opB, 35, 33, 20, 4, 1e-13, context);   // 4x4 threads, 32x32 tiles
+            CheckGemm<float>(opA, opB, 17, 40, 11, 2, 1e-5, context);     // 2x2 threads, 16x16 tiles
+        }
+    }
+
+    [Fact]
+    public void ReductionsWithCooperatingThreadsAreExact()
+    {
+        if (fixture.Kind != GpuKind.Cpu) return;
+        using var context = GpuContext.CreateCpu(16);
+        var ops = context.Ops<double>();
+        Assert.Equal(16, ops.ReduceGroup);
+        var x = Random(1000, 7);
+        var y = Random(1000, 8);
+        using var dx = ops.Upload(x, "x");
+        using var dy = ops.Upload(y, "y");
+        using var output = ops.Allocate(2, "out");
+        ops.Dot(dx, 3, dy, 5, 990, 0.5, output, 0);
+        ops.Sum(dx, 0, 1000, 1.0, output, 1);
+        var got = output.ToArray();
+        double dot = 0, sum = 0;
+        for (int t = 0; t < 990; t++) dot += x[3 + t] * y[5 + t];
+        for (int t = 0; t < 1000; t++) sum += x[t];
+        Assert.Equal(0.5 * dot, got[0], 1e-12);
+        Assert.Equal(sum, got[1], 1e-12);
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -88,15 +89,37 @@ public sealed class GpuContext : IDisposable
     }
 
     /// <summary>A new context owning its accelerator; dispose it when done.</summary>
-    public static GpuContext Create(GpuKind kind = GpuKind.Auto)
+    public static GpuContext Create(GpuKind kind = GpuKind.Auto) => Create(kind, CpuThreadsPerGroup);
+
+    /// <summary>
+    /// A context on the ILGPU CPU accelerator whose groups hold up to <paramref name="threadsPerGroup"/> threads
+    /// (a power of two, 2..256), run in ILGPU's sequential mode. Meant for tests of group cooperation (barriers,
+    /// shared memory); the default CPU context keeps groups minimal because every simulated barrier costs a
+    /// thread switch.
+    /// </summary>
+    public static GpuContext CreateCpu(int threadsPerGroup)
+    {
+        if (threadsPerGroup < 2 || threadsPerGroup > 256 || !BitOperations.IsPow2(threadsPerGroup))
+            throw new ArgumentOutOfRangeException(nameof(threadsPerGroup), $"threads per group must be a power of two in [2, 256], got {threadsPerGroup}");
+        return Create(GpuKind.Cpu, threadsPerGroup);
+    }
+
+    /// <summary>Threads per group of the default CPU accelerator.</summary>
+    private const int CpuThreadsPerGroup = 2;
+
+    private static GpuContext Create(GpuKind kind, int cpuThreads)
     {
         Context? context = null;
         try
         {
-            context = Context.Create(builder => builder.Default().EnableAlgorithms().Optimize(OptimizationLevel.O2));
+            int warp = Math.Min(cpuThreads, 32);
+            var cpuDevice = new CPUDevice(warp, cpuThreads / warp, 1);
+            context = Context.Create(builder => builder.Cuda().OpenCL().CPU(cpuDevice).EnableAlgorithms().Optimize(OptimizationLevel.O2));
             var device = Choose(context, kind)
                 ?? throw new GpuUnavailableException($"no {KindName(kind)} accelerator found (ILGPU sees: {string.Join(", ", context.Devices.Select(d => $"{d.AcceleratorType} {d.Name}"))})");
-            var accelerator = device.CreateAccelerator(context);
+            var accelerator = device is CPUDevice cpu
+                ? cpu.CreateCPUAccelerator(context, CPUAcceleratorMode.Sequential)
+                : device.CreateAccelerator(context);
             var chosen = device.AcceleratorType switch
             {
                 AcceleratorType.Cuda => GpuKind.Cuda,
@@ -153,7 +176,7 @@ public sealed class GpuContext : IDisposable
     {
         try
         {
-            using var context = Context.Create(builder => builder.Default());
+            using var context = Context.Create(builder => builder.Cuda().OpenCL().CPU());
             return context.Devices.Select(Describe).ToArray();
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -14,18 +14,19 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly GpuContext _context;
     private readonly Accelerator _acc;
-    private readonly Action<KernelConfig, GemmArgs<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>> _gemm;
-    private readonly Action<Index1D, GemmArgs<T>, ArrayView<T>, ArrayView<T>> _reduceSplits;
-    private readonly Action<Index1D, T, ArrayView<T>, T, ArrayView<T>, ArrayView<T>> _axpby;
-    private readonly Action<KernelConfig, ArrayView<T>, long, ArrayView<T>, long, int, long, T, ArrayView<T>, int> _dotStage;
-    private readonly Action<Index1D, StridedMatrix, ArrayView<T>, StridedMatrix, ArrayView<T>, T, ArrayView<T>, long> _rowDots;
-    private readonly Action<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long> _colNorms;
-    private readonly Action<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long, T, StridedMatrix, ArrayView<T>> _scaleRows;
-    private readonly Action<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long, T, StridedMatrix, ArrayView<T>> _scaleCols;
-    private readonly Action<Index1D, StridedMatrix, ArrayView<T>, StridedMatrix, ArrayView<T>> _copy;
-    private readonly Action<Index1D, ArrayView<T>, int, ArrayView<int>, ArrayView<int>, T, ArrayView<T>> _gather;
-    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<T>, T, ArrayView<T>> _cellSums;
-    private readonly Action<Index1D, ArrayView<T>, int, int, int, ArrayView<T>> _permuteGram;
+    // Each kernel is compiled on its first launch and kept (compilation is the expensive part).
+    private readonly Kernel<Action<KernelConfig, GemmArgs<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>> _gemm;
+    private readonly Kernel<Action<Index1D, GemmArgs<T>, ArrayView<T>, ArrayView<T>>> _reduceSplits;
+    private readonly Kernel<Action<Index1D, T, ArrayView<T>, T, ArrayView<T>, ArrayView<T>>> _axpby;
+    private readonly Kernel<Action<KernelConfig, ArrayView<T>, long, ArrayView<T>, long, int, long, T, ArrayView<T>, int>> _dotStage;
+    private readonly Kernel<Action<Index1D, StridedMatrix, ArrayView<T>, StridedMatrix, ArrayView<T>, T, ArrayView<T>, long>> _rowDots;
+    private readonly Kernel<Action<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long>> _colNorms;
+    private readonly Kernel<Action<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long, T, StridedMatrix, ArrayView<T>>> _scaleRows;
+    private readonly Kernel<Action<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long, T, StridedMatrix, ArrayView<T>>> _scaleCols;
+    private readonly Kernel<Action<Index1D, StridedMatrix, ArrayView<T>, StridedMatrix, ArrayView<T>>> _copy;
+    private readonly Kernel<Action<Index1D, ArrayView<T>, long, int, ArrayView<int>, ArrayView<int>, T, ArrayView<T>>> _gather;
+    private readonly Kernel<Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<T>, T, ArrayView<T>>> _cellSums;
+    private readonly Kernel<Action<Index1D, ArrayView<T>, int, int, int, ArrayView<T>>> _permuteGram;
     private readonly int _reduceGroup;
     private DeviceArray<T>? _workspace;
     private DeviceArray<T>? _partials;
@@ -34,25 +35,19 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         _context = context;
         _acc = context.Accelerator;
-        try
-        {
-            _gemm = _acc.LoadStreamKernel<GemmArgs<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>(GemmKernel<T>.Tiled);
-            _reduceSplits = _acc.LoadAutoGroupedStreamKernel<Index1D, GemmArgs<T>, ArrayView<T>, ArrayView<T>>(GemmKernel<T>.ReduceSplits);
-            _axpby = _acc.LoadAutoGroupedStreamKernel<Index1D, T, ArrayView<T>, T, ArrayView<T>, ArrayView<T>>(VectorKernels<T>.Axpby);
-            _dotStage = _acc.LoadStreamKernel<ArrayView<T>, long, ArrayView<T>, long, int, long, T, ArrayView<T>, int>(VectorKernels<T>.DotStage);
-            _rowDots = _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, StridedMatrix, ArrayView<T>, T, ArrayView<T>, long>(VectorKernels<T>.RowDots);
-            _colNorms = _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long>(VectorKernels<T>.ColNormsSquared);
-            _scaleRows = _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long, T, StridedMatrix, ArrayView<T>>(VectorKernels<T>.ScaleRows);
-            _scaleCols = _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long, T, StridedMatrix, ArrayView<T>>(VectorKernels<T>.ScaleCols);
-            _copy = _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, StridedMatrix, ArrayView<T>>(VectorKernels<T>.Copy);
-            _gather = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, int, ArrayView<int>, ArrayView<int>, T, ArrayView<T>>(VectorKernels<T>.Gather);
-            _cellSums = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<T>, T, ArrayView<T>>(VectorKernels<T>.CellSums);
-            _permuteGram = _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, int, int, int, ArrayView<T>>(VectorKernels<T>.PermuteGram);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw new GpuUnavailableException($"{typeof(T).Name} kernels failed to compile for {context.Name}: {e.Message}", e);
-        }
+        string where = $"{typeof(T).Name} kernel for {context.Name}";
+        _gemm = new(where, () => _acc.LoadStreamKernel<GemmArgs<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>(GemmKernel<T>.Tiled));
+        _reduceSplits = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, GemmArgs<T>, ArrayView<T>, ArrayView<T>>(GemmKernel<T>.ReduceSplits));
+        _axpby = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, T, ArrayView<T>, T, ArrayView<T>, ArrayView<T>>(VectorKernels<T>.Axpby));
+        _dotStage = new(where, () => _acc.LoadStreamKernel<ArrayView<T>, long, ArrayView<T>, long, int, long, T, ArrayView<T>, int>(VectorKernels<T>.DotStage));
+        _rowDots = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, StridedMatrix, ArrayView<T>, T, ArrayView<T>, long>(VectorKernels<T>.RowDots));
+        _colNorms = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long>(VectorKernels<T>.ColNormsSquared));
+        _scaleRows = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long, T, StridedMatrix, ArrayView<T>>(VectorKernels<T>.ScaleRows));
+        _scaleCols = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, ArrayView<T>, long, T, StridedMatrix, ArrayView<T>>(VectorKernels<T>.ScaleCols));
+        _copy = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, StridedMatrix, ArrayView<T>, StridedMatrix, ArrayView<T>>(VectorKernels<T>.Copy));
+        _gather = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, long, int, ArrayView<int>, ArrayView<int>, T, ArrayView<T>>(VectorKernels<T>.Gather));
+        _cellSums = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<T>, T, ArrayView<T>>(VectorKernels<T>.CellSums));
+        _permuteGram = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, int, int, int, ArrayView<T>>(VectorKernels<T>.PermuteGram));
         _reduceGroup = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Min(VectorKernels<T>.MaxReduceGroup, _acc.MaxNumThreadsPerGroup) + 1) / 2;
         MaxTileThreadsPerSide = GemmKernel<T>.MaxTd;
     }
@@ -63,7 +58,20 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// Upper bound on the GEMM group edge (threads per side: 4, 8 or 16; the tile edge is 8 times that). The
     /// accelerator's group limit and the matrix size may pick less. A tuning knob; every value gives the same numbers.
     /// </summary>
-    public int MaxTileThreadsPerSide { get; set; }
+    public int MaxTileThreadsPerSide
+    {
+        get => _maxTd;
+        set
+        {
+            if (value < 1 || value > GemmKernel<T>.MaxTd || !BitOperations.IsPow2(value))
+                throw new ArgumentOutOfRangeException(nameof(value), $"threads per side must be a power of two in [1, {GemmKernel<T>.MaxTd}], got {value}");
+            _maxTd = value;
+        }
+    }
+    private int _maxTd;
+
+    /// <summary>Threads per group of the reductions (a power of two).</summary>
+    internal int ReduceGroup => _reduceGroup;
 
     public DeviceArray<T> Allocate(long length, string name) => new(_context, length, name);
 
@@ -142,15 +150,15 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
             throw new ArgumentException($"{count} blocks of {name} ({x.Rows}x{x.Cols}, stride {stride}) run past device array '{x.Buffer.Name}' of length {x.Buffer.Length}");
     }
 
+    /// <summary>Threads per side of a GEMM group: the largest the accelerator and the knob allow, halved while the
+    /// tile (8 td) would exceed the smaller output side; GPUs keep at least 4 (16 threads per group).</summary>
     private int ChooseTd(int m, int n)
     {
-        int limit = Math.Min(MaxTileThreadsPerSide, GemmKernel<T>.MaxTd);
-        int smaller = Math.Min(m, n);
-        foreach (int td in new[] { 16, 8 })
-            if (td <= limit && td * td <= _acc.MaxNumThreadsPerGroup && smaller >= 8 * td) return td;
-        if (16 > _acc.MaxNumThreadsPerGroup)
-            throw new GpuUnavailableException($"{_context.Name} allows only {_acc.MaxNumThreadsPerGroup} threads per group (GEMM needs 16)");
-        return 4;
+        int td = Math.Min(MaxTileThreadsPerSide, GemmKernel<T>.MaxTd);
+        while (td > 1 && td * td > _acc.MaxNumThreadsPerGroup) td /= 2;
+        int floor = Math.Min(td, _context.Kind == GpuKind.Cpu ? 1 : 4);
+        while (td > floor && Math.Min(m, n) < 8 * td) td /= 2;
+        return td;
     }
 
     private void Launch(GemmArgs<T> p, T alpha, T beta, DeviceArray<T> a, DeviceArray<T> b, DeviceArray<T> c)
@@ -191,9 +199,9 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
             w = _workspace.View;
         }
-        _gemm(new KernelConfig((int)launchGroups, p.Td * p.Td), p, a.View, b.View, c.View, w);
+        _gemm.Get()(new KernelConfig((int)launchGroups, p.Td * p.Td), p, a.View, b.View, c.View, w);
         if (splits > 1)
-            _reduceSplits((int)((long)p.Batch * p.M * p.N), p, c.View, w);
+            _reduceSplits.Get()((int)((long)p.Batch * p.M * p.N), p, c.View, w);
     }
 
     // ---------------------------------------------------------------- reductions
@@ -215,8 +223,8 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         int size = _reduceGroup;
         int groups = (int)Math.Clamp((n + size - 1) / size, 1, size);
         if (_partials is null) _partials = Allocate(VectorKernels<T>.MaxReduceGroup, "reduction partials");
-        _dotStage(new KernelConfig(groups, size), x.View, xo, y.View, yo, useY, n, T.One, _partials.View, 0);
-        _dotStage(new KernelConfig(1, size), _partials.View, 0, _partials.View, 0, 0, groups, alpha, output.View, slot);
+        _dotStage.Get()(new KernelConfig(groups, size), x.View, xo, y.View, yo, useY, n, T.One, _partials.View, 0);
+        _dotStage.Get()(new KernelConfig(1, size), _partials.View, 0, _partials.View, 0, 0, groups, alpha, output.View, slot);
     }
 
     /// <summary>output[o + i] = alpha sum_c X[i,c] Y[i,c] for every row i.</summary>
@@ -226,7 +234,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (x.Rows != y.Rows || x.Cols != y.Cols)
             throw new ArgumentException($"RowDots: X is {x.Rows}x{x.Cols} but Y is {y.Rows}x{y.Cols}");
         CheckVector(output, o, x.Rows, "RowDots output");
-        if (x.Rows > 0) _rowDots(x.Rows, x.Strided, x.Buffer.View, y.Strided, y.Buffer.View, alpha, output.View, o);
+        if (x.Rows > 0) _rowDots.Get()(x.Rows, x.Strided, x.Buffer.View, y.Strided, y.Buffer.View, alpha, output.View, o);
     }
 
     /// <summary>output[o + c] = sum_r X[r,c]^2 for every column c.</summary>
@@ -234,7 +242,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         x.Check("ColNormsSquared X");
         CheckVector(output, o, x.Cols, "ColNormsSquared output");
-        if (x.Cols > 0) _colNorms(x.Cols, x.Strided, x.Buffer.View, output.View, o);
+        if (x.Cols > 0) _colNorms.Get()(x.Cols, x.Strided, x.Buffer.View, output.View, o);
     }
 
     // ---------------------------------------------------------------- element-wise
@@ -244,7 +252,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (n > x.Length || n > y.Length || n > z.Length || n > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(n), $"Axpby of {n} elements runs past '{x.Name}', '{y.Name}' or '{z.Name}'");
-        if (n > 0) _axpby((int)n, alpha, x.View, beta, y.View, z.View);
+        if (n > 0) _axpby.Get()((int)n, alpha, x.View, beta, y.View, z.View);
     }
 
     /// <summary>Y[r,c] = alpha s[so + r] X[r,c] (Y may alias X).</summary>
@@ -252,7 +260,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckSame(x, y, "ScaleRows");
         CheckVector(s, so, x.Rows, "ScaleRows scale");
-        if (x.Rows > 0 && x.Cols > 0) _scaleRows(Elements(x), x.Strided, x.Buffer.View, s.View, so, alpha, y.Strided, y.Buffer.View);
+        if (x.Rows > 0 && x.Cols > 0) _scaleRows.Get()(Elements(x), x.Strided, x.Buffer.View, s.View, so, alpha, y.Strided, y.Buffer.View);
     }
 
     /// <summary>Y[r,c] = alpha s[so + c] X[r,c] (Y may alias X).</summary>
@@ -260,14 +268,14 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckSame(x, y, "ScaleCols");
         CheckVector(s, so, x.Cols, "ScaleCols scale");
-        if (x.Rows > 0 && x.Cols > 0) _scaleCols(Elements(x), x.Strided, x.Buffer.View, s.View, so, alpha, y.Strided, y.Buffer.View);
+        if (x.Rows > 0 && x.Cols > 0) _scaleCols.Get()(Elements(x), x.Strided, x.Buffer.View, s.View, so, alpha, y.Strided, y.Buffer.View);
     }
 
     /// <summary>Y = X.</summary>
     public void Copy(DeviceMatrix<T> x, DeviceMatrix<T> y)
     {
         CheckSame(x, y, "Copy");
-        if (x.Rows > 0 && x.Cols > 0) _copy(Elements(x), x.Strided, x.Buffer.View, y.Strided, y.Buffer.View);
+        if (x.Rows > 0 && x.Cols > 0) _copy.Get()(Elements(x), x.Strided, x.Buffer.View, y.Strided, y.Buffer.View);
     }
 
     // ---------------------------------------------------------------- structured measurements
@@ -279,8 +287,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (e.Stride != e.Cols) throw new ArgumentException("Gather: E must be dense (stride = columns)");
         if (rows.Length != cols.Length || f.Length < rows.Length)
             throw new ArgumentException($"Gather: {rows.Length} rows, {cols.Length} columns and {f.Length} outputs do not match");
-        if (e.Offset != 0) throw new ArgumentException("Gather: E must start at offset 0 of its buffer");
-        if (rows.Length > 0) _gather((int)rows.Length, e.Buffer.View, e.Cols, rows.View, cols.View, scale, f.View);
+        if (rows.Length > 0) _gather.Get()((int)rows.Length, e.Buffer.View, e.Offset, e.Cols, rows.View, cols.View, scale, f.View);
     }
 
     /// <summary>z[t] = alpha sum of w over the measurements grouped in cell t (CSR: start has cells + 1 entries).</summary>
@@ -289,7 +296,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         long cells = start.Length - 1;
         if (cells < 0 || z.Length < cells)
             throw new ArgumentException($"CellSums: {start.Length} offsets do not fit output '{z.Name}' of length {z.Length}");
-        if (cells > 0) _cellSums((int)cells, start.View, order.View, w.View, alpha, z.View);
+        if (cells > 0) _cellSums.Get()((int)cells, start.View, order.View, w.View, alpha, z.View);
     }
 
     /// <summary>
@@ -312,7 +319,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
             int rows = count * rowsPerA;
             var cols = xm.Slice(0, a0 * d0, n, rows);
             Gemm(Op.Transpose, Op.None, invN, cols, xm, T.Zero, new DeviceMatrix<T>(block, 0, rows, (int)width, width));
-            _permuteGram((int)(rows * width), block.View, a0, dl, d0, k.View);
+            _permuteGram.Get()((int)(rows * width), block.View, a0, dl, d0, k.View);
         }
     }
 
@@ -334,5 +341,25 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (offset < 0 || offset + count > v.Length)
             throw new ArgumentOutOfRangeException(nameof(offset), $"{what}: [{offset}, {offset + count}) is outside '{v.Name}' of length {v.Length}");
+    }
+}
+
+/// <summary>A kernel compiled on first use; compilation failures become <see cref="GpuUnavailableException"/>.</summary>
+internal sealed class Kernel<TDelegate>(string where, Func<TDelegate> load) where TDelegate : Delegate
+{
+    private TDelegate? _loaded;
+
+    public TDelegate Get()
+    {
+        if (_loaded is not null) return _loaded;
+        try
+        {
+            _loaded = load();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new GpuUnavailableException($"{where} failed to compile: {e.Message}", e);
+        }
+        return _loaded;
     }
 }

@@ -94,10 +94,10 @@ internal static class VectorKernels<T> where T : unmanaged, INumber<T>
         y[ym.Offset + r * ym.Stride + c] = x[xm.Offset + r * xm.Stride + c];
     }
 
-    /// <summary>Matrix completion forward: f[i] = scale E[row_i, col_i] (E is dense with <paramref name="cols"/> columns).</summary>
-    public static void Gather(Index1D i, ArrayView<T> e, int cols, ArrayView<int> rowIndex, ArrayView<int> colIndex,
+    /// <summary>Matrix completion forward: f[i] = scale E[row_i, col_i] (E is dense with <paramref name="cols"/> columns, from offset eo).</summary>
+    public static void Gather(Index1D i, ArrayView<T> e, long eo, int cols, ArrayView<int> rowIndex, ArrayView<int> colIndex,
         T scale, ArrayView<T> f) =>
-        f[i] = scale * e[rowIndex[i] * cols + colIndex[i]];
+        f[i] = scale * e[eo + rowIndex[i] * cols + colIndex[i]];
 
     /// <summary>Matrix completion adjoint, deterministic: cell t of Z (row-major) sums alpha w[order[p]] over the
     /// measurements p in [start[t], start[t+1]) that observe it (a CSR grouping built once on the host).</summary>
