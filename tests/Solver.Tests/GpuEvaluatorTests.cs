@@ -152,8 +152,11 @@ public sealed class GpuEvaluatorTests(GpuFixture fixture)
         {
             var w = Layers(dims, seed: dims.Length);
             var want = Oracle(problem, w);
-            AssertClose(want, f64.Evaluate(w, Quantities.All), 1e-10, $"{kind}/{pathName}/f64/L={w.Length}");
-            AssertClose(want, f32.Evaluate(w, Quantities.All), 2e-5, $"{kind}/{pathName}/f32/L={w.Length}");
+            var reference = new ReferenceEvaluator(problem).Evaluate(w, Quantities.All);
+            var got64 = f64.Evaluate(w, Quantities.All);
+            AssertClose(want, got64, 1e-10, $"{kind}/{pathName}/f64/L={w.Length}");
+            AssertClose(reference, got64, 1e-10, $"{kind}/{pathName}/f64 vs ReferenceEvaluator/L={w.Length}");
+            AssertClose(reference, f32.Evaluate(w, Quantities.All), 2e-5, $"{kind}/{pathName}/f32/L={w.Length}");
         }
     }
 
@@ -202,5 +205,54 @@ public sealed class GpuEvaluatorTests(GpuFixture fixture)
         Assert.Contains("3x2", e.Message);
         Assert.Throws<ArgumentException>(() => GpuBackend.Create(problem, GpuPath.RankOne, "f64", context: fixture.Context));
         Assert.Throws<ArgumentException>(() => GpuBackend.Create(problem, GpuPath.Direct, "f16", context: fixture.Context));
+    }
+
+    [Fact]
+    public void FactoryBuildsIlgpuEvaluatorsAndFallsBackToTheCpuWithOneWarning()
+    {
+        var problem = Problem(MeasurementKind.Dense, n: 12, dl: 3, d0: 4, seed: 2);
+        int[] dims = [4, 3, 3];
+        var w = Layers(dims, 6);
+        var want = Oracle(problem, w);
+        if (fixture.Kind == GpuKind.Cpu)
+        {
+            using var onGpu = Evaluators.Create(problem, dims, "ilgpu-cpu", "gram", "f64");
+            Assert.Equal("ilgpu-cpu", onGpu.Backend);
+            Assert.Equal("gram", onGpu.Path);
+            AssertClose(want, onGpu.Evaluate(w, Quantities.All), 1e-10, "factory ilgpu-cpu");
+        }
+        if (DeviceInventory.BestAccelerator(GpuKind.Cuda) is not null) return; // nothing to fall back from
+        var warnings = new List<string>();
+        var saved = Evaluators.Warn;
+        Evaluators.Warn = warnings.Add;
+        try
+        {
+            using var fallback = Evaluators.Create(problem, dims, "ilgpu-cuda", "direct", "f64");
+            Assert.Equal("cpu", fallback.Backend);
+            Assert.Equal("direct", fallback.Path);
+            AssertClose(want, fallback.Evaluate(w, Quantities.All), 1e-10, "CPU fallback");
+        }
+        finally { Evaluators.Warn = saved; }
+        var warning = Assert.Single(warnings);
+        Assert.StartsWith("ILGPU unavailable (no CUDA accelerator found", warning);
+        Assert.DoesNotContain('\n', warning);
+    }
+
+    [Fact]
+    public void SelectorKeepsSmallProblemsOnTheCpuAndPrefersGramForLargeN()
+    {
+        int[] dims = [8, 8, 8];
+        var cpu = new Choice("cpu", "direct", "f64", "test");
+        var gpu = new GpuDeviceInfo(GpuKind.Cuda, "test GPU", 80L << 30, 32, 1024, 48 << 10, 132, "9.0");
+        Assert.Equal("cpu", GpuSelection.PreferGpu(MeasurementKind.Dense, 50, dims, cpu, 1000, gpu).Backend);
+        int[] big = [256, 256, 256, 256, 256];
+        var bigCpu = EvaluatorSelector.Choose(MeasurementKind.Dense, 20000, big, "cpu", "direct", "f32");
+        var moved = GpuSelection.PreferGpu(MeasurementKind.Dense, 20000, big, bigCpu, 1000, gpu);
+        Assert.Equal("ilgpu-cuda", moved.Backend);
+        Assert.Equal("gram", moved.Path);
+        var forced = GpuSelection.Choose(MeasurementKind.Dense, 20000, big, "ilgpu", "direct", "f32", 1000, gpu);
+        Assert.Equal("direct", forced.Path);
+        Assert.Equal("completion", GpuSelection.Choose(MeasurementKind.Completion, 100, dims, "ilgpu", "auto", "f64", 10, gpu).Path);
+        Assert.Throws<ArgumentException>(() => GpuSelection.Choose(MeasurementKind.Dense, 100, dims, "ilgpu", "rank-one", "f64", 10, gpu));
     }
 }

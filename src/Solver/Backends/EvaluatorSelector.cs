@@ -46,7 +46,7 @@ public static class EvaluatorSelector
     /// <summary>Evaluations a solver is expected to run, against which the Gram setup is amortised.</summary>
     public const long DefaultEvaluations = 1000;
 
-    public static readonly string[] Backends = ["auto", "cpu", "reference"];
+    public static readonly string[] Backends = ["auto", "cpu", "reference", .. GpuSelection.Backends];
     public static readonly string[] Paths = ["auto", "direct", "gram", "completion", "rank-one"];
     public static readonly string[] Precisions = ["f64", "f32"];
 
@@ -54,6 +54,13 @@ public static class EvaluatorSelector
         string precision = "f64", long expectedEvaluations = DefaultEvaluations, MachineModel? machine = null)
     {
         ArgumentNullException.ThrowIfNull(problem);
+        return Choose(problem.Measurements.Kind, problem.Count, dims, backend, path, precision, expectedEvaluations, machine);
+    }
+
+    /// <summary>The same choice from the problem's shape alone (measurement kind and count), without its data.</summary>
+    public static Choice Choose(MeasurementKind kind, int count, IReadOnlyList<int> dims, string backend = "auto", string path = "auto",
+        string precision = "f64", long expectedEvaluations = DefaultEvaluations, MachineModel? machine = null)
+    {
         ArgumentNullException.ThrowIfNull(dims);
         Require(backend, Backends, "backend");
         Require(path, Paths, "path");
@@ -67,14 +74,16 @@ public static class EvaluatorSelector
             if (path != "auto") throw new ArgumentException($"the reference backend has a single path; path '{path}' is for the cpu backend", nameof(path));
             return new Choice("reference", "reference", "f64", "reference: plain float64 evaluator, as requested");
         }
-        // "auto" and "cpu": the CPU is the only accelerated backend so far.
-        return ChooseCpu(problem, dims, path, precision, expectedEvaluations, machine ?? MachineModel.Cpu(precision));
+        if (GpuSelection.IsGpu(backend))
+            return GpuSelection.Choose(kind, count, dims, backend, path, precision, expectedEvaluations);
+        var cpu = ChooseCpu(kind, count, dims, path, precision, expectedEvaluations, machine ?? MachineModel.Cpu(precision));
+        // "auto" moves to a GPU (CUDA or OpenCL) when one is present and the cost model says it is faster.
+        return backend == "auto" && machine is null ? GpuSelection.PreferGpu(kind, count, dims, cpu, expectedEvaluations) : cpu;
     }
 
-    private static Choice ChooseCpu(SensingProblem problem, IReadOnlyList<int> dims, string path, string precision,
+    private static Choice ChooseCpu(MeasurementKind kind, int count, IReadOnlyList<int> dims, string path, string precision,
         long evaluations, MachineModel machine)
     {
-        var kind = problem.Measurements.Kind;
         if (kind != MeasurementKind.Dense)
         {
             string structured = kind == MeasurementKind.Completion ? "completion" : "rank-one";
@@ -90,8 +99,8 @@ public static class EvaluatorSelector
             throw new ArgumentException($"path '{path}' needs {path} measurements, the problem's are dense", nameof(path));
 
         int elementBytes = precision == "f32" ? 4 : 8;
-        var direct = DirectCost(problem.Count, dims, elementBytes);
-        var gram = GramCost(problem.Count, dims, elementBytes);
+        var direct = DirectCost(count, dims, elementBytes);
+        var gram = GramCost(count, dims, elementBytes);
         string numbers = Describe(direct, gram, machine, evaluations);
         if (path != "auto")
         {

@@ -313,17 +313,10 @@ internal sealed class GpuEvaluator<T> : IEvaluator where T : unmanaged, IFloatin
 
     private int[] CheckLayers(IReadOnlyList<Matrix<double>> layers)
     {
-        if (layers.Count == 0) throw new ArgumentException("no layers given", nameof(layers));
+        LayerChecks.RequireMatches(layers, Problem);
         var dims = new int[layers.Count + 1];
         dims[0] = layers[0].Cols;
-        for (int j = 0; j < layers.Count; j++)
-        {
-            if (layers[j].Cols != dims[j])
-                throw new ArgumentException($"layers do not chain: W{j + 1} is {layers[j].Rows}x{layers[j].Cols} but W{j} has {dims[j]} rows", nameof(layers));
-            dims[j + 1] = layers[j].Rows;
-        }
-        if (dims[0] != _d0 || dims[^1] != _dl)
-            throw new ArgumentException($"the factorisation maps {dims[0]} -> {dims[^1]} but the measurements are {_dl}x{_d0} (d_L x d_0)", nameof(layers));
+        for (int j = 0; j < layers.Count; j++) dims[j + 1] = layers[j].Rows;
         return dims;
     }
 
