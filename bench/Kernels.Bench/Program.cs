@@ -1,3 +1,8 @@
 using BenchmarkDotNet.Running;
+using Flatness.Bench;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args.Length > 0 && args[0] == "gemm-table")
+    return GemmTable.Run(args[1..]);
+
+BenchmarkSwitcher.FromAssembly(typeof(GemmTable).Assembly).Run(args);
+return 0;

@@ -75,7 +75,7 @@ public static class Rip
         if (u.Length != measurements.OutputDim || v.Length != measurements.InputDim)
             throw new ArgumentException(
                 $"u has {u.Length} and v {v.Length} entries but the measurements are {measurements.OutputDim}x{measurements.InputDim}");
-        var form = new PartialForms(measurements).InU(v);
+        var form = new PartialForms(measurements, allowGram: false).InU(v);
         double q = 0;
         for (int a = 0; a < u.Length; a++)
             for (int c = 0; c < u.Length; c++) q += u[a] * form[a, c] * u[c];
@@ -129,16 +129,79 @@ public static class Rip
     }
 
     /// <summary>
-    /// The partial forms S(v v^T) = (1/n) sum_i (A_i v)(A_i v)^T and S*(u u^T) = (1/n) sum_i (A_i^T u)(A_i^T u)^T.
-    /// Dense operators are read directly, O(n d_L d_0) per form; the structured ones use their own cheap S and S*.
+    /// The partial forms S(v v^T) = (1/n) sum_i (A_i v)(A_i v)^T (in u) and S*(u u^T) = (1/n) sum_i (A_i^T u)(A_i^T u)^T
+    /// (in v), evaluated many times per estimate. Three ways, by cost:
+    /// matrix completion uses its own O(n) S and S*; otherwise, when d_L d_0 &lt;= n (and the Gram matrix is at most
+    /// 2^22 entries), the Gram matrix K = (1/n) sum_i vec(A_i) vec(A_i)^T is formed once (O(n (d_L d_0)^2)) and each
+    /// form costs O((d_L d_0)^2), independent of n; else dense operators are read directly, O(n d_L d_0) per form,
+    /// and other operators use their S and S*.
     /// </summary>
-    private sealed class PartialForms(Measurements measurements)
+    private sealed class PartialForms
     {
+        private const int MaxGramEntries = 1 << 22;
+        private readonly Measurements _m;
+        private readonly double[]? _gram;
+
+        public PartialForms(Measurements measurements, bool allowGram = true)
+        {
+            _m = measurements;
+            int size = measurements.OutputDim * measurements.InputDim;
+            if (allowGram && measurements is not CompletionMeasurements && size <= measurements.Count && (long)size * size <= MaxGramEntries)
+                _gram = Gram(measurements);
+        }
+
         public Matrix<double> InU(ReadOnlySpan<double> v) =>
-            measurements is DenseMeasurements dense ? DenseForm(dense, v, inU: true) : measurements.S(Outer(v));
+            _gram is not null ? GramForm(v, inU: true)
+            : _m is DenseMeasurements dense ? DenseForm(dense, v, inU: true)
+            : _m.S(Outer(v));
 
         public Matrix<double> InV(ReadOnlySpan<double> u) =>
-            measurements is DenseMeasurements dense ? DenseForm(dense, u, inU: false) : measurements.SAdjoint(Outer(u));
+            _gram is not null ? GramForm(u, inU: false)
+            : _m is DenseMeasurements dense ? DenseForm(dense, u, inU: false)
+            : _m.SAdjoint(Outer(u));
+
+        private static double[] Gram(Measurements m)
+        {
+            int size = m.OutputDim * m.InputDim;
+            var k = new double[size * size];
+            var dense = m as DenseMeasurements;
+            for (int i = 0; i < m.Count; i++)
+            {
+                ReadOnlySpan<double> x = dense is not null ? dense.Item(i) : m.Dense(i).Data;
+                for (int r = 0; r < size; r++)
+                {
+                    double xr = x[r];
+                    if (xr == 0) continue;
+                    var row = k.AsSpan(r * size, r + 1);
+                    for (int c = 0; c <= r; c++) row[c] += xr * x[c];
+                }
+            }
+            double inv = 1.0 / m.Count;
+            for (int r = 0; r < size; r++)
+                for (int c = 0; c <= r; c++) k[c * size + r] = k[r * size + c] *= inv;
+            return k;
+        }
+
+        /// <summary>InU(v)[a, c] = sum_{b,e} K[(a,b),(c,e)] v_b v_e; InV(u)[b, e] = sum_{a,c} K[(a,b),(c,e)] u_a u_c.</summary>
+        private Matrix<double> GramForm(ReadOnlySpan<double> x, bool inU)
+        {
+            int dl = _m.OutputDim, d0 = _m.InputDim, size = dl * d0, n = inU ? dl : d0;
+            var k = _gram!;
+            var form = new Matrix<double>(n, n);
+            for (int a = 0; a < dl; a++)
+                for (int b = 0; b < d0; b++)
+                {
+                    var row = k.AsSpan((a * d0 + b) * size, size);
+                    for (int c = 0; c < dl; c++)
+                        for (int e = 0; e < d0; e++)
+                        {
+                            double kv = row[c * d0 + e];
+                            if (inU) form[a, c] += kv * x[b] * x[e];
+                            else form[b, e] += kv * x[a] * x[c];
+                        }
+                }
+            return form;
+        }
 
         private static Matrix<double> Outer(ReadOnlySpan<double> x)
         {

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Flatness.Kernels.Cpu;
+using Flatness.Solver.Benchmarking;
+
+namespace Flatness.Bench;
+
+/// <summary>
+/// <c>gemm-table</c>: our GEMM against OpenBLAS in one process, sampled in alternation (median of repeated runs
+/// after warm-up, same thread count), printed as a markdown table of GFLOP/s and their ratio.
+/// Options: --sizes 64,128,... (square), --shapes 50x50x100000,... (m x k x n), --precision f32,f64,
+/// --threads T, --repeats R, and for tuning --kc/--mc/--nc (our blocking).
+/// </summary>
+internal static class GemmTable
+{
+    private static readonly int[] DefaultSizes = [64, 128, 256, 512, 1024, 2048];
+    private static readonly (int M, int K, int N)[] DefaultShapes = [(50, 50, 100000), (100, 100, 20000)];
+
+    public static int Run(string[] args)
+    {
+        var sizes = DefaultSizes.ToList();
+        var shapes = DefaultShapes.ToList();
+        string[] precisions = ["f32", "f64"];
+        int threads = Environment.ProcessorCount, repeats = 9;
+        int? kc = null, mc = null, nc = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--sizes":
+                    sizes = value == "none" ? [] : value.Split(',').Select(int.Parse).ToList();
+                    if (value != "none" && !args.Contains("--shapes")) shapes = [];
+                    break;
+                case "--shapes":
+                    shapes = value == "none" ? [] : value.Split(',').Select(ParseShape).ToList();
+                    if (value != "none" && !args.Contains("--sizes")) sizes = [];
+                    break;
+                case "--precision": precisions = value.Split(','); break;
+                case "--threads": threads = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--repeats": repeats = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--kc": kc = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--mc": mc = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--nc": nc = int.Parse(value, CultureInfo.InvariantCulture); break;
+                default: throw new ArgumentException($"unknown option {args[i]}");
+            }
+            i++;
+        }
+
+        Console.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"cpu: {CpuModel()}, {Environment.ProcessorCount} logical cores; .NET {Environment.Version}; {RuntimeInformation.OSDescription}");
+        Console.WriteLine($"OPENBLAS_CORETYPE: {Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
+        Console.WriteLine($"{OpenBlas.Status}{(OpenBlas.IsAvailable ? $" ({OpenBlas.Config})" : "")}");
+        Console.WriteLine($"ours: {Gemm.Isa}, f32 {Gemm.Blocking<float>()}, f64 {Gemm.Blocking<double>()}");
+        Console.WriteLine($"threads: {threads} (both), repeats: {repeats}, median seconds per call, samples interleaved");
+        Console.WriteLine();
+        Console.WriteLine("| size | precision | ours GFLOP/s | OpenBLAS GFLOP/s | ratio |");
+        Console.WriteLine("|---|---|---:|---:|---:|");
+        if (OpenBlas.IsAvailable) OpenBlas.SetThreads(threads);
+        foreach (var (m, k, n) in sizes.Select(s => (s, s, s)).Concat(shapes))
+        {
+            foreach (string precision in precisions)
+            {
+                string row = precision switch
+                {
+                    "f32" => Row<float>(m, k, n, threads, repeats, kc, mc, nc),
+                    "f64" => Row<double>(m, k, n, threads, repeats, kc, mc, nc),
+                    _ => throw new ArgumentException($"precision '{precision}' is not f32 or f64"),
+                };
+                Console.WriteLine(row);
+            }
+        }
+        return 0;
+    }
+
+    private static string Row<T>(int m, int k, int n, int threads, int repeats, int? kc, int? mc, int? nc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var random = new Random(7);
+        T[] a = GemmBenchmark.RandomArray<T>(random, m * k), b = GemmBenchmark.RandomArray<T>(random, k * n);
+        T[] ours = new T[m * n], theirs = new T[m * n];
+        var blocking = Gemm.Blocking<T>();
+        blocking = blocking with { KC = kc ?? blocking.KC, MC = mc ?? blocking.MC, NC = nc ?? blocking.NC };
+        Action runOurs = () => Gemm.Compute(Op.None, Op.None, m, n, k, T.One, a, k, b, n, T.Zero, ours, n,
+            Gemm.Isa, blocking, threads);
+        Action runTheirs = () => OpenBlas.Gemm(Op.None, Op.None, m, n, k, T.One, a, k, b, n, T.Zero, theirs, n);
+        string label = m == n && n == k ? $"{m}" : $"{m}x{k} · {k}x{n}";
+        string precision = typeof(T) == typeof(float) ? "f32" : "f64";
+        double flops = GemmBenchmark.Flops(m, n, k);
+        if (!OpenBlas.IsAvailable)
+        {
+            var alone = Timing.Measure(runOurs, repeats, 0.3, 0.05);
+            return $"| {label} | {precision} | {flops / alone.MedianSeconds * 1e-9:F1} | skipped | |";
+        }
+        var results = Timing.MeasureInterleaved([runOurs, runTheirs], repeats, 0.3, 0.05);
+        double worst = 0;
+        for (int i = 0; i < ours.Length; i++)
+            worst = Math.Max(worst, double.CreateTruncating(T.Abs(ours[i] - theirs[i])));
+        if (worst > Math.Sqrt(k) * (typeof(T) == typeof(float) ? 1e-5 : 1e-13))
+            Console.Error.WriteLine($"warning: {label} {precision}: ours and OpenBLAS differ by up to {worst:G3}");
+        double gOurs = flops / results[0].MedianSeconds * 1e-9, gTheirs = flops / results[1].MedianSeconds * 1e-9;
+        return $"| {label} | {precision} | {gOurs:F1} | {gTheirs:F1} | {gOurs / gTheirs:F2} |";
+    }
+
+    private static (int, int, int) ParseShape(string text)
+    {
+        string[] parts = text.Split('x');
+        if (parts.Length != 3) throw new ArgumentException($"shape '{text}' is not m x k x n (e.g. 50x50x100000)");
+        return (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture),
+            int.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    private static string CpuModel()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/cpuinfo"))
+                if (line.StartsWith("model name", StringComparison.Ordinal))
+                    return line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+        }
+        return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+}

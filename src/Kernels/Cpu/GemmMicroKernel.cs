@@ -1,0 +1,171 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace Flatness.Kernels.Cpu;
+
+/// <summary>How the micro-kernel walks its operands: packed panels (compile-time strides) or strided views.</summary>
+internal interface IPanelLayout
+{
+    static abstract bool Packed { get; }
+}
+
+/// <summary>
+/// Operands packed by <see cref="GemmPacking{T, TV, TSimd}"/>: A sliver element (r, p) at <c>p * MR + r</c>,
+/// B sliver element (p, j) at <c>p * NR + j</c>.
+/// </summary>
+internal readonly struct PackedPanels : IPanelLayout
+{
+    public static bool Packed => true;
+}
+
+/// <summary>Operands read in place: A element (r, p) at <c>r * aRow + p * aK</c>, B element (p, j) at <c>p * bK + j</c>.</summary>
+internal readonly struct StridedPanels : IPanelLayout
+{
+    public static bool Packed => false;
+}
+
+/// <summary>
+/// The register-blocked micro-kernel: a 6 x (2 vectors) tile of C, C = alpha A B + beta C over depth kc,
+/// twelve vector accumulators, one broadcast of A and two loads of B per step, FMA throughout.
+/// </summary>
+internal static unsafe class GemmMicroKernel<T, TV, TSimd>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TV : struct
+    where TSimd : struct, ISimd<T, TV>
+{
+    public const int MR = GemmBlocking.KernelRows;
+    public static int NR => 2 * TSimd.Count;
+
+    /// <summary>
+    /// C[0..rows, 0..cols] = alpha * (A B) + beta * C with A rows x kc and B kc x cols (padded to MR x NR where
+    /// the layout needs it). beta = 0 never reads C. Strides are ignored for <see cref="PackedPanels"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TLayout>(int kc, T* a, nint aRow, nint aK, T* b, nint bK,
+        T* c, nint ldc, int rows, int cols, T alpha, T beta)
+        where TLayout : struct, IPanelLayout
+    {
+        if (TLayout.Packed)
+        {
+            aRow = 1;
+            aK = MR;
+            bK = NR;
+        }
+        nint w = TSimd.Count;
+        nint a2 = 2 * aRow, a3 = 3 * aRow, a4 = 4 * aRow, a5 = 5 * aRow;
+
+        if (Sse.IsSupported)
+        {
+            T* cp = c;
+            for (int r = 0; r < rows; r++, cp += ldc)
+            {
+                Sse.Prefetch0(cp);
+                Sse.Prefetch0((byte*)cp + 2 * w * sizeof(T) - 1);
+            }
+        }
+
+        TV c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero;
+        TV c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
+        TV c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
+
+        for (int p = 0; p < kc; p++)
+        {
+            TV b0 = TSimd.Load(b);
+            TV b1 = TSimd.Load(b + w);
+            TV av = TSimd.Broadcast(a);
+            c00 = TSimd.MultiplyAdd(av, b0, c00);
+            c01 = TSimd.MultiplyAdd(av, b1, c01);
+            av = TSimd.Broadcast(a + aRow);
+            c10 = TSimd.MultiplyAdd(av, b0, c10);
+            c11 = TSimd.MultiplyAdd(av, b1, c11);
+            av = TSimd.Broadcast(a + a2);
+            c20 = TSimd.MultiplyAdd(av, b0, c20);
+            c21 = TSimd.MultiplyAdd(av, b1, c21);
+            av = TSimd.Broadcast(a + a3);
+            c30 = TSimd.MultiplyAdd(av, b0, c30);
+            c31 = TSimd.MultiplyAdd(av, b1, c31);
+            av = TSimd.Broadcast(a + a4);
+            c40 = TSimd.MultiplyAdd(av, b0, c40);
+            c41 = TSimd.MultiplyAdd(av, b1, c41);
+            av = TSimd.Broadcast(a + a5);
+            c50 = TSimd.MultiplyAdd(av, b0, c50);
+            c51 = TSimd.MultiplyAdd(av, b1, c51);
+            a += aK;
+            b += bK;
+        }
+
+        if (rows == MR && cols == 2 * w)
+        {
+            TV va = TSimd.Splat(alpha);
+            if (beta == T.Zero)
+            {
+                StoreRow(c, c00, c01, va, w); c += ldc;
+                StoreRow(c, c10, c11, va, w); c += ldc;
+                StoreRow(c, c20, c21, va, w); c += ldc;
+                StoreRow(c, c30, c31, va, w); c += ldc;
+                StoreRow(c, c40, c41, va, w); c += ldc;
+                StoreRow(c, c50, c51, va, w);
+            }
+            else if (beta == T.One)
+            {
+                AddRow(c, c00, c01, va, w); c += ldc;
+                AddRow(c, c10, c11, va, w); c += ldc;
+                AddRow(c, c20, c21, va, w); c += ldc;
+                AddRow(c, c30, c31, va, w); c += ldc;
+                AddRow(c, c40, c41, va, w); c += ldc;
+                AddRow(c, c50, c51, va, w);
+            }
+            else
+            {
+                TV vb = TSimd.Splat(beta);
+                UpdateRow(c, c00, c01, va, vb, w); c += ldc;
+                UpdateRow(c, c10, c11, va, vb, w); c += ldc;
+                UpdateRow(c, c20, c21, va, vb, w); c += ldc;
+                UpdateRow(c, c30, c31, va, vb, w); c += ldc;
+                UpdateRow(c, c40, c41, va, vb, w); c += ldc;
+                UpdateRow(c, c50, c51, va, vb, w);
+            }
+            return;
+        }
+
+        // Edge tile: spill the accumulators and update only the rows x cols corner.
+        int nr = 2 * (int)w;
+        T* tile = stackalloc T[MR * 2 * TSimd.Count];
+        TSimd.Store(tile, c00); TSimd.Store(tile + w, c01);
+        TSimd.Store(tile + nr, c10); TSimd.Store(tile + nr + w, c11);
+        TSimd.Store(tile + 2 * nr, c20); TSimd.Store(tile + 2 * nr + w, c21);
+        TSimd.Store(tile + 3 * nr, c30); TSimd.Store(tile + 3 * nr + w, c31);
+        TSimd.Store(tile + 4 * nr, c40); TSimd.Store(tile + 4 * nr + w, c41);
+        TSimd.Store(tile + 5 * nr, c50); TSimd.Store(tile + 5 * nr + w, c51);
+        for (int r = 0; r < rows; r++, c += ldc)
+        {
+            T* t = tile + r * nr;
+            if (beta == T.Zero)
+                for (int j = 0; j < cols; j++) c[j] = alpha * t[j];
+            else
+                for (int j = 0; j < cols; j++) c[j] = alpha * t[j] + beta * c[j];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(T* c, TV x0, TV x1, TV alpha, nint w)
+    {
+        TSimd.Store(c, TSimd.Multiply(alpha, x0));
+        TSimd.Store(c + w, TSimd.Multiply(alpha, x1));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(T* c, TV x0, TV x1, TV alpha, nint w)
+    {
+        TSimd.Store(c, TSimd.MultiplyAdd(alpha, x0, TSimd.Load(c)));
+        TSimd.Store(c + w, TSimd.MultiplyAdd(alpha, x1, TSimd.Load(c + w)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateRow(T* c, TV x0, TV x1, TV alpha, TV beta, nint w)
+    {
+        TSimd.Store(c, TSimd.MultiplyAdd(alpha, x0, TSimd.Multiply(beta, TSimd.Load(c))));
+        TSimd.Store(c + w, TSimd.MultiplyAdd(alpha, x1, TSimd.Multiply(beta, TSimd.Load(c + w))));
+    }
+}

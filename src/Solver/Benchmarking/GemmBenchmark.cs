@@ -1,0 +1,77 @@
+using System.Numerics;
+using Flatness.Kernels.Cpu;
+
+namespace Flatness.Solver.Benchmarking;
+
+/// <summary>The timing of one square GEMM, C = A B with A, B, C all size x size.</summary>
+/// <param name="Backend">where it ran ("cpu").</param>
+/// <param name="Precision">"f32" or "f64".</param>
+/// <param name="Size">n of the n x n operands.</param>
+/// <param name="Threads">most threads the product could use.</param>
+/// <param name="Repeats">timed samples.</param>
+/// <param name="SecondsMedian">median seconds per product.</param>
+/// <param name="SecondsMin">fastest sample, seconds per product.</param>
+/// <param name="SecondsMax">slowest sample, seconds per product.</param>
+/// <param name="Gflops">2 n^3 / SecondsMedian, in 10^9 floating-point operations per second.</param>
+public sealed record GemmBenchmarkResult(string Backend, string Precision, int Size, int Threads, int Repeats,
+    double SecondsMedian, double SecondsMin, double SecondsMax, double Gflops);
+
+/// <summary>Times the GEMM kernel of a backend on square products (median of repeated runs after warm-up).</summary>
+public static class GemmBenchmark
+{
+    /// <summary>Backends this build can time.</summary>
+    public static IReadOnlyList<string> Backends { get; } = ["cpu"];
+
+    /// <summary>Precisions, as spelt on the command line and in results.</summary>
+    public static IReadOnlyList<string> Precisions { get; } = ["f32", "f64"];
+
+    public static GemmBenchmarkResult Run(int size, string precision, int threads, int repeats, string backend = "cpu")
+    {
+        if (size < 1)
+            throw new ArgumentOutOfRangeException(nameof(size), size, "GEMM benchmark size must be at least 1");
+        if (threads < 1)
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, "thread count must be at least 1");
+        if (repeats < 1)
+            throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats must be at least 1");
+        if (!Backends.Contains(backend))
+            throw new NotSupportedException($"GEMM backend '{backend}' is not available (known: {string.Join(", ", Backends)})");
+        return precision switch
+        {
+            "f32" => RunCpu<float>(size, precision, threads, repeats),
+            "f64" => RunCpu<double>(size, precision, threads, repeats),
+            _ => throw new ArgumentException($"precision '{precision}' is not one of {string.Join(", ", Precisions)}", nameof(precision)),
+        };
+    }
+
+    private static GemmBenchmarkResult RunCpu<T>(int size, string precision, int threads, int repeats)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var random = new Random(20240601);
+        T[] a = RandomArray<T>(random, size * size), b = RandomArray<T>(random, size * size), c = new T[size * size];
+        int saved = Gemm.MaxThreads;
+        try
+        {
+            Gemm.MaxThreads = threads;
+            var timing = Timing.Measure(
+                () => Gemm.Compute(Op.None, Op.None, size, size, size, T.One, a, size, b, size, T.Zero, c, size),
+                repeats);
+            return new GemmBenchmarkResult("cpu", precision, size, threads, repeats, timing.MedianSeconds,
+                timing.MinSeconds, timing.MaxSeconds, Flops(size, size, size) / timing.MedianSeconds * 1e-9);
+        }
+        finally
+        {
+            Gemm.MaxThreads = saved;
+        }
+    }
+
+    /// <summary>Floating-point operations of an m x k by k x n product (one multiply and one add per term).</summary>
+    public static double Flops(int m, int n, int k) => 2.0 * m * n * k;
+
+    /// <summary>Uniform values in [-1, 1).</summary>
+    public static T[] RandomArray<T>(Random random, int length) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var values = new T[length];
+        for (int i = 0; i < length; i++) values[i] = T.CreateTruncating(2 * random.NextDouble() - 1);
+        return values;
+    }
+}
