@@ -121,6 +121,9 @@ public class SvdTests(ITestOutputHelper output)
         Assert.True(tail <= 1e-14, $"spurious singular value {tail:E2}");
         Assert.True(s[rank - 1] > 1e-3 * s[0]);
         Assert.Equal(rank, MatrixNorms.NumericalRank(a));
+        Assert.Equal(rank, Svd.Decompose(a).Rank);
+        var significant = MatrixNorms.SignificantSingularValues(a);
+        Assert.Equal(rank, significant.Count(x => x > 0));
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public static class EvaluatorSelector
     /// <summary>Evaluations a solver is expected to run, against which the Gram setup is amortised.</summary>
     public const long DefaultEvaluations = 1000;
 
-    public static readonly string[] Backends = ["auto", "cpu", "reference"];
+    public static readonly string[] Backends = ["auto", "cpu", "reference", .. GpuSelection.Backends];
     public static readonly string[] Paths = ["auto", "direct", "gram", "completion", "rank-one"];
     public static readonly string[] Precisions = ["f64", "f32"];
 
@@ -81,8 +81,11 @@ public static class EvaluatorSelector
             if (path != "auto") throw new ArgumentException($"the reference backend has a single path; path '{path}' is for the cpu backend", nameof(path));
             return new Choice("reference", "reference", "f64", "reference: plain float64 evaluator, as requested");
         }
-        // "auto" and "cpu": the CPU is the only accelerated backend so far.
-        return ChooseCpu(kind, count, dims, path, precision, expectedEvaluations, machine ?? MachineModel.Cpu(precision));
+        if (GpuSelection.IsGpu(backend))
+            return GpuSelection.Choose(kind, count, dims, backend, path, precision, expectedEvaluations);
+        var cpu = ChooseCpu(kind, count, dims, path, precision, expectedEvaluations, machine ?? MachineModel.Cpu(precision));
+        // "auto" moves to a GPU (CUDA or OpenCL) when one is present and the cost model says it is faster.
+        return backend == "auto" && machine is null ? GpuSelection.PreferGpu(kind, count, dims, cpu, expectedEvaluations) : cpu;
     }
 
     private static Choice ChooseCpu(MeasurementKind kind, int count, IReadOnlyList<int> dims, string path, string precision,
