@@ -27,6 +27,9 @@ public sealed record ObjectiveBenchmarkResult(string Backend, string Path, strin
 /// </summary>
 public static class ObjectiveBenchmark
 {
+    private const int WarmupCalls = 40;
+    private const double WarmupSeconds = 3.0;
+
     public static ObjectiveBenchmarkResult Run(int dim, int depth, int count, string precision = "f64", string backend = "auto",
         string path = "auto", int repeats = 7, int seed = 0)
     {
@@ -43,6 +46,11 @@ public static class ObjectiveBenchmark
         var watch = Stopwatch.StartNew();
         using var evaluator = Evaluators.Create(problem, dims, choice);
         double setup = watch.Elapsed.TotalSeconds;
+        // Warm up until the runtime has recompiled the hot methods at full optimisation (tiered compilation promotes
+        // a method after about 30 calls), or for a few seconds when evaluations are slow.
+        var warmup = Stopwatch.StartNew();
+        for (int call = 0; call < WarmupCalls && warmup.Elapsed.TotalSeconds < WarmupSeconds; call++)
+            evaluator.Evaluate(layers, Quantities.All);
         var timing = Timing.Measure(() => evaluator.Evaluate(layers, Quantities.All), repeats);
         return new ObjectiveBenchmarkResult(evaluator.Backend, evaluator.Path, evaluator.Precision, dim, depth, count, repeats,
             timing.MedianSeconds, timing.MinSeconds, timing.MaxSeconds, setup, choice.Reason);
