@@ -17,9 +17,16 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="SecondsMin">fastest sample.</param>
 /// <param name="SecondsMax">slowest sample.</param>
 /// <param name="SetupSeconds">seconds to build the evaluator (for the Gram path: building K), timed once.</param>
+/// <param name="CpuSecondsPerEval">
+/// processor time of the whole process per evaluation (all threads, over <paramref name="Repeats"/> further
+/// evaluations): on a machine shared with other work it is not charged for time other processes held the cores,
+/// so with one thread (DOTNET_PROCESSOR_COUNT=1) it is the cost of an evaluation under load. With several
+/// threads it also counts the workers' brief spinning between parallel regions.
+/// </param>
 /// <param name="Reason">the selector's reason for the path.</param>
 public sealed record ObjectiveBenchmarkResult(string Backend, string Path, string Precision, int Dim, int Depth, int Count,
-    int Repeats, double SecondsPerEval, double SecondsMin, double SecondsMax, double SetupSeconds, string Reason);
+    int Repeats, double SecondsPerEval, double SecondsMin, double SecondsMax, double SetupSeconds, double CpuSecondsPerEval,
+    string Reason);
 
 /// <summary>
 /// Times the objective of a seeded Gaussian sensing problem with d_0 = d_L = D and all hidden widths D: the
@@ -52,7 +59,14 @@ public static class ObjectiveBenchmark
         for (int call = 0; call < WarmupCalls && warmup.Elapsed.TotalSeconds < WarmupSeconds; call++)
             evaluator.Evaluate(layers, Quantities.All);
         var timing = Timing.Measure(() => evaluator.Evaluate(layers, Quantities.All), repeats);
+
+        var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var cpuStart = process.TotalProcessorTime;
+        for (int call = 0; call < repeats; call++) evaluator.Evaluate(layers, Quantities.All);
+        process.Refresh();
+        double cpu = (process.TotalProcessorTime - cpuStart).TotalSeconds / repeats;
         return new ObjectiveBenchmarkResult(evaluator.Backend, evaluator.Path, evaluator.Precision, dim, depth, count, repeats,
-            timing.MedianSeconds, timing.MinSeconds, timing.MaxSeconds, setup, choice.Reason);
+            timing.MedianSeconds, timing.MinSeconds, timing.MaxSeconds, setup, cpu, choice.Reason);
     }
 }
