@@ -35,7 +35,8 @@ public sealed record ObjectiveBenchmarkResult(string Backend, string Path, strin
 public static class ObjectiveBenchmark
 {
     private const int WarmupCalls = 40;
-    private const double WarmupSeconds = 3.0;
+    private const double WarmupSeconds = 2.0;
+    private const double MaxWarmupSeconds = 10.0;
 
     public static ObjectiveBenchmarkResult Run(int dim, int depth, int count, string precision = "f64", string backend = "auto",
         string path = "auto", int repeats = 7, int seed = 0)
@@ -53,10 +54,11 @@ public static class ObjectiveBenchmark
         var watch = Stopwatch.StartNew();
         using var evaluator = Evaluators.Create(problem, dims, choice);
         double setup = watch.Elapsed.TotalSeconds;
-        // Warm up until the runtime has recompiled the hot methods at full optimisation (tiered compilation promotes
-        // a method after about 30 calls), or for a few seconds when evaluations are slow.
+        // Warm up until the runtime has recompiled the hot methods at full optimisation: tiered compilation promotes
+        // a method after about 30 calls, in the background, once no new code has been compiled for a while (seconds
+        // on a loaded machine). Slow evaluations stop the warm-up after a bounded time instead.
         var warmup = Stopwatch.StartNew();
-        for (int call = 0; call < WarmupCalls && warmup.Elapsed.TotalSeconds < WarmupSeconds; call++)
+        for (int call = 0; (call < WarmupCalls || warmup.Elapsed.TotalSeconds < WarmupSeconds) && warmup.Elapsed.TotalSeconds < MaxWarmupSeconds; call++)
             evaluator.Evaluate(layers, Quantities.All);
         var timing = Timing.Measure(() => evaluator.Evaluate(layers, Quantities.All), repeats);
 
