@@ -201,7 +201,7 @@ public static class EvaluatorSelector
         bytes >= 1e9 ? Invariant(bytes / 1e9, "GB") : bytes >= 1e6 ? Invariant(bytes / 1e6, "MB") : Invariant(bytes / 1e3, "kB");
 
     private static string Seconds(double seconds) =>
-        seconds >= 100 ? Invariant(Math.Round(seconds), "s") : Invariant(seconds, "s");
+        seconds >= 100 ? seconds.ToString("F0", CultureInfo.InvariantCulture) + " s" : Invariant(seconds, "s");
 
     private static string Invariant(double value, string unit) => value.ToString("G3", CultureInfo.InvariantCulture) + " " + unit;
 
