@@ -91,7 +91,7 @@ public sealed class WeightDecay(WeightDecayOptions options) : IOptimizer
         tracker.Record(0, x, initial.Value, double.NaN, Options.Mu);
         var inner = new LayerLbfgs(tracker, Options);
         var result = inner.Minimize(objective, x, Options.MaxSteps, Options.Memory,
-            Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-15, Options.Mu);
+            Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-12, Options.Mu);
         tracker.Record(inner.Steps, x, result.Value, double.NaN, Options.Mu);
         tracker.Report(inner.Steps, inner.LastLoss, result.Value, final: true);
         return new OptimizerResult
