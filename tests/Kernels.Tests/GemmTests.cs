@@ -149,7 +149,8 @@ public class GemmTests
     private static GemmBlocking Tiny<T>(GemmIsa isa, bool direct) where T : unmanaged
     {
         int nr = 2 * Gemm.Lanes<T>(isa);
-        return new GemmBlocking(6, nr, KC: 7, MC: 12, NC: 2 * nr,
+        // The unpacked path needs k <= KC: give it a KC above every random depth.
+        return new GemmBlocking(6, nr, KC: direct ? 64 : 7, MC: 12, NC: 2 * nr,
             DirectMaxWork: direct ? long.MaxValue : 0, ParallelMinWork: 0);
     }
 
@@ -177,7 +178,7 @@ public class GemmTests
                 Alphas[random.Next(Alphas.Length)], Betas[random.Next(Betas.Length)],
                 PadA: random.Next(3) * 3, PadB: random.Next(3) * 5, PadC: random.Next(3) * 2);
             if (t.Beta == 0) t = t with { NanInC = random.Next(2) == 0 };
-            int path = trial % 3; // 0: default blocking, 1: tiny packed blocks, 2: tiny blocks, unpacked where possible
+            int path = trial % 3; // 0: default blocking, 1: tiny packed blocks, 2: A unpacked (small-product path)
             var blocking = path == 0 ? null : Tiny<T>(isa, direct: path == 2);
             int threads = 1 + trial % 2;
             double error = Check<T>(t, random, isa, blocking, threads);

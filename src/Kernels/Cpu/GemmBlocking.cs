@@ -10,7 +10,8 @@ namespace Flatness.Kernels.Cpu;
 /// <param name="KC">depth of a packed block (shared dimension).</param>
 /// <param name="MC">rows of a packed block of A; a multiple of MR.</param>
 /// <param name="NC">columns of a packed panel of B; a multiple of NR.</param>
-/// <param name="DirectMaxWork">m*n*k at or below which op(B) = B is multiplied unpacked (no packing at all).</param>
+/// <param name="DirectMaxWork">m*n*k at or below which (with k &lt;= KC) A is read in place rather than packed
+/// (the small-product path; B slivers are still copied, one at a time).</param>
 /// <param name="ParallelMinWork">m*n*k from which the work is split over threads.</param>
 public sealed record GemmBlocking(
     int MR, int NR, int KC, int MC, int NC,
@@ -30,7 +31,7 @@ public sealed record GemmBlocking(
         int mc = 144;
         int nc = (4096 / nr) * nr;
         return new GemmBlocking(KernelRows, nr, kc, mc, nc,
-            DirectMaxWork: 80L * 80 * 80,
+            DirectMaxWork: 192L * 192 * 192,
             ParallelMinWork: 64L * 64 * 64 + 1);
     }
 

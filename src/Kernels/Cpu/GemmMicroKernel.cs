@@ -5,7 +5,8 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Flatness.Kernels.Cpu;
 
-/// <summary>How the micro-kernel walks its operands: packed panels (compile-time strides) or strided views.</summary>
+/// <summary>How the micro-kernel reads A: a packed sliver (compile-time strides) or in place (run-time strides).
+/// B is always a packed sliver.</summary>
 internal interface IPanelLayout
 {
     static abstract bool Packed { get; }
@@ -20,8 +21,8 @@ internal readonly struct PackedPanels : IPanelLayout
     public static bool Packed => true;
 }
 
-/// <summary>Operands read in place: A element (r, p) at <c>r * aRow + p * aK</c>, B element (p, j) at <c>p * bK + j</c>.</summary>
-internal readonly struct StridedPanels : IPanelLayout
+/// <summary>A read in place, element (r, p) at <c>r * aRow + p * aK</c>; B packed as for <see cref="PackedPanels"/>.</summary>
+internal readonly struct StridedA : IPanelLayout
 {
     public static bool Packed => false;
 }
@@ -63,11 +64,12 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
     public static int NR => 2 * TSimd.Count;
 
     /// <summary>
-    /// C[0..rows, 0..cols] = alpha * (A B) + beta * C with A rows x kc and B kc x cols (padded to MR x NR where
-    /// the layout needs it). beta = 0 never reads C. Strides are ignored for <see cref="PackedPanels"/>.
+    /// C[0..rows, 0..cols] = alpha * (A B) + beta * C with A an MR x kc sliver (packed, or in place with strides
+    /// aRow, aK; rows past <paramref name="rows"/> must be readable) and B a packed kc x NR sliver (zero-padded past
+    /// <paramref name="cols"/>). beta = 0 never reads C. The strides are ignored for <see cref="PackedPanels"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TLayout, THeight>(int kc, T* a, nint aRow, nint aK, T* b, nint bK,
+    public static void Run<TLayout, THeight>(int kc, T* a, nint aRow, nint aK, T* b,
         T* c, nint ldc, int rows, int cols, Scalars<T>* scalars)
         where TLayout : struct, IPanelLayout
         where THeight : struct, ITileHeight
@@ -77,9 +79,9 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
         {
             aRow = 1;
             aK = MR;
-            bK = NR;
         }
         nint w = TSimd.Count;
+        nint bK = 2 * w;
         // Rows 0-2 of the A sliver from a, rows 3-5 from a3: six addresses from two pointers and two strides.
         nint a2 = 2 * aRow;
         T* a3 = TLayout.Packed ? null : a + 3 * aRow; // packed rows 3-5 sit at a + 3..5: no second pointer
