@@ -23,7 +23,7 @@ public class OptimizerTests
     private static (double Loss, double Trace, double RelativeError) Measure(SensingProblem p, OptimizerResult r)
     {
         var v = new ReferenceEvaluator(p).Evaluate(r.Layers.Layers, Quantities.Values);
-        return (v.Loss, v.Trace, RunMetrics.RelativeError(LayerMath.EndToEnd(r.Layers.Layers), p.GroundTruth));
+        return (v.Loss, v.Trace, Rel.Error(LayerMath.EndToEnd(r.Layers.Layers), p.GroundTruth));
     }
 
     [Fact]
