@@ -10,7 +10,8 @@ namespace Flatness.Bench;
 /// <c>gemm-table</c>: our GEMM against OpenBLAS in one process, sampled in alternation (median of repeated runs
 /// after warm-up, same thread count), printed as a markdown table of GFLOP/s and their ratio.
 /// Options: --sizes 64,128,... (square), --shapes 50x50x100000,... (m x k x n), --precision f32,f64,
-/// --threads T, --repeats R, and for tuning --kc/--mc/--nc (our blocking).
+/// --threads T, --repeats R, --sample-ms S (least duration of one sample),
+/// --clock wall|cpu (cpu: the calling thread's CPU time, for single-threaded tuning on a loaded machine), and for tuning --kc/--mc/--nc (our blocking).
 /// </summary>
 internal static class GemmTable
 {
@@ -24,6 +25,8 @@ internal static class GemmTable
         string[] precisions = ["f32", "f64"];
         int threads = Environment.ProcessorCount, repeats = 9;
         int? kc = null, mc = null, nc = null;
+        double sampleSeconds = 0.05;
+        bool cpuClock = false;
         for (int i = 0; i < args.Length; i++)
         {
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -40,6 +43,10 @@ internal static class GemmTable
                 case "--precision": precisions = value.Split(','); break;
                 case "--threads": threads = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--repeats": repeats = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--sample-ms": sampleSeconds = double.Parse(value, CultureInfo.InvariantCulture) / 1000; break;
+                case "--clock":
+                    cpuClock = value switch { "cpu" => true, "wall" => false, _ => throw new ArgumentException("--clock is wall or cpu") };
+                    break;
                 case "--kc": kc = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--mc": mc = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--nc": nc = int.Parse(value, CultureInfo.InvariantCulture); break;
@@ -55,8 +62,8 @@ internal static class GemmTable
         Console.WriteLine($"ours: {Gemm.Isa}, f32 {Gemm.Blocking<float>()}, f64 {Gemm.Blocking<double>()}");
         Console.WriteLine($"threads: {threads} (both), repeats: {repeats}, median seconds per call, samples interleaved");
         Console.WriteLine();
-        Console.WriteLine("| size | precision | ours GFLOP/s | OpenBLAS GFLOP/s | ratio |");
-        Console.WriteLine("|---|---|---:|---:|---:|");
+        Console.WriteLine("| size | precision | ours GFLOP/s | OpenBLAS GFLOP/s | ratio | best-sample ratio |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|");
         if (OpenBlas.IsAvailable) OpenBlas.SetThreads(threads);
         foreach (var (m, k, n) in sizes.Select(s => (s, s, s)).Concat(shapes))
         {
@@ -64,8 +71,8 @@ internal static class GemmTable
             {
                 string row = precision switch
                 {
-                    "f32" => Row<float>(m, k, n, threads, repeats, kc, mc, nc),
-                    "f64" => Row<double>(m, k, n, threads, repeats, kc, mc, nc),
+                    "f32" => Row<float>(m, k, n, threads, repeats, sampleSeconds, cpuClock, kc, mc, nc),
+                    "f64" => Row<double>(m, k, n, threads, repeats, sampleSeconds, cpuClock, kc, mc, nc),
                     _ => throw new ArgumentException($"precision '{precision}' is not f32 or f64"),
                 };
                 Console.WriteLine(row);
@@ -74,7 +81,8 @@ internal static class GemmTable
         return 0;
     }
 
-    private static string Row<T>(int m, int k, int n, int threads, int repeats, int? kc, int? mc, int? nc)
+    private static string Row<T>(int m, int k, int n, int threads, int repeats, double sampleSeconds, bool cpuClock,
+        int? kc, int? mc, int? nc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var random = new Random(7);
@@ -90,17 +98,25 @@ internal static class GemmTable
         double flops = GemmBenchmark.Flops(m, n, k);
         if (!OpenBlas.IsAvailable)
         {
-            var alone = Timing.Measure(runOurs, repeats, 0.3, 0.05);
-            return $"| {label} | {precision} | {flops / alone.MedianSeconds * 1e-9:F1} | skipped | |";
+            var alone = Timing.Measure(runOurs, repeats, 0.3, sampleSeconds);
+            return $"| {label} | {precision} | {flops / alone.MedianSeconds * 1e-9:F1} | skipped | | |";
         }
-        var results = Timing.MeasureInterleaved([runOurs, runTheirs], repeats, 0.3, 0.05);
+        if (cpuClock)
+        {
+            if (threads != 1) throw new ArgumentException("--clock cpu times one thread: use --threads 1");
+            var cpu = ThreadClock.MeasureInterleaved([runOurs, runTheirs], repeats, sampleSeconds);
+            return $"| {label} | {precision} | {flops / cpu[0].Median * 1e-9:F1} | {flops / cpu[1].Median * 1e-9:F1} | "
+                + $"{cpu[1].Median / cpu[0].Median:F2} | {cpu[1].Min / cpu[0].Min:F2} |";
+        }
+        var results = Timing.MeasureInterleaved([runOurs, runTheirs], repeats, 0.3, sampleSeconds);
         double worst = 0;
         for (int i = 0; i < ours.Length; i++)
             worst = Math.Max(worst, double.CreateTruncating(T.Abs(ours[i] - theirs[i])));
         if (worst > Math.Sqrt(k) * (typeof(T) == typeof(float) ? 1e-5 : 1e-13))
             Console.Error.WriteLine($"warning: {label} {precision}: ours and OpenBLAS differ by up to {worst:G3}");
         double gOurs = flops / results[0].MedianSeconds * 1e-9, gTheirs = flops / results[1].MedianSeconds * 1e-9;
-        return $"| {label} | {precision} | {gOurs:F1} | {gTheirs:F1} | {gOurs / gTheirs:F2} |";
+        double best = results[1].MinSeconds / results[0].MinSeconds;
+        return $"| {label} | {precision} | {gOurs:F1} | {gTheirs:F1} | {gOurs / gTheirs:F2} | {best:F2} |";
     }
 
     private static (int, int, int) ParseShape(string text)

@@ -130,6 +130,7 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
     private static void MacroKernel(int mc, int nc, int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta)
     {
         int nr = NR;
+        var scalars = new Scalars<T>(alpha, beta);
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
@@ -137,7 +138,7 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
             for (int ir = 0; ir < mc; ir += MR)
             {
                 GemmMicroKernel<T, TV, TSimd>.Run<PackedPanels>(kc, packedA + (nint)ir * kc, 0, 0, bSliver, 0,
-                    c + ir * ldc + jr, ldc, Math.Min(MR, mc - ir), cols, alpha, beta);
+                    c + ir * ldc + jr, ldc, Math.Min(MR, mc - ir), cols, &scalars);
             }
         }
     }
@@ -150,6 +151,7 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
         T beta, T* c, nint ldc)
     {
         int nr = NR;
+        var scalars = new Scalars<T>(alpha, beta);
         nint aRow = opA == Op.None ? lda : 1, aK = opA == Op.None ? 1 : lda;
         int mFull = m - m % MR;
         T* edgeA = null;
@@ -173,12 +175,12 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
             for (int i = 0; i < mFull; i += MR)
             {
                 GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels>(k, opA == Op.None ? a + i * lda : a + i, aRow, aK,
-                    bSliver, bK, c + i * ldc + j, ldc, MR, cols, alpha, beta);
+                    bSliver, bK, c + i * ldc + j, ldc, MR, cols, &scalars);
             }
             if (edgeA != null)
             {
                 GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels>(k, edgeA, k, 1, bSliver, bK,
-                    c + mFull * ldc + j, ldc, m - mFull, cols, alpha, beta);
+                    c + mFull * ldc + j, ldc, m - mFull, cols, &scalars);
             }
         }
     }

@@ -46,7 +46,7 @@ public static class EvaluatorSelector
     /// <summary>Evaluations a solver is expected to run, against which the Gram setup is amortised.</summary>
     public const long DefaultEvaluations = 1000;
 
-    public static readonly string[] Backends = ["auto", "cpu", "reference"];
+    public static readonly string[] Backends = ["auto", "cpu", "reference", .. GpuSelection.Backends];
     public static readonly string[] Paths = ["auto", "direct", "gram", "completion", "rank-one"];
     public static readonly string[] Precisions = ["f64", "f32"];
 
@@ -55,9 +55,23 @@ public static class EvaluatorSelector
     {
         ArgumentNullException.ThrowIfNull(problem);
         ArgumentNullException.ThrowIfNull(dims);
+        if (dims.Count < 2 || dims[0] != problem.InputDim || dims[^1] != problem.OutputDim)
+            throw new ArgumentException(
+                $"dims [{string.Join(", ", dims)}] must run from d_0 = {problem.InputDim} to d_L = {problem.OutputDim}, the problem's measurement shape", nameof(dims));
+        return Choose(problem.Measurements.Kind, problem.Count, dims, backend, path, precision, expectedEvaluations, machine);
+    }
+
+    /// <summary>The choice for n = <paramref name="count"/> measurements of the given kind, without the data.</summary>
+    public static Choice Choose(MeasurementKind kind, int count, IReadOnlyList<int> dims, string backend = "auto", string path = "auto",
+        string precision = "f64", long expectedEvaluations = DefaultEvaluations, MachineModel? machine = null)
+    {
+        ArgumentNullException.ThrowIfNull(dims);
         Require(backend, Backends, "backend");
         Require(path, Paths, "path");
         Require(precision, Precisions, "precision");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"measurement count {count} must be positive");
+        if (dims.Count < 2 || dims.Any(d => d < 1))
+            throw new ArgumentException($"dims [{string.Join(", ", dims)}] must list d_0..d_L (positive) for at least one layer", nameof(dims));
         if (expectedEvaluations < 1)
             throw new ArgumentOutOfRangeException(nameof(expectedEvaluations), $"expected evaluations {expectedEvaluations} must be positive");
 
@@ -67,14 +81,16 @@ public static class EvaluatorSelector
             if (path != "auto") throw new ArgumentException($"the reference backend has a single path; path '{path}' is for the cpu backend", nameof(path));
             return new Choice("reference", "reference", "f64", "reference: plain float64 evaluator, as requested");
         }
-        // "auto" and "cpu": the CPU is the only accelerated backend so far.
-        return ChooseCpu(problem, dims, path, precision, expectedEvaluations, machine ?? MachineModel.Cpu(precision));
+        if (GpuSelection.IsGpu(backend))
+            return GpuSelection.Choose(kind, count, dims, backend, path, precision, expectedEvaluations);
+        var cpu = ChooseCpu(kind, count, dims, path, precision, expectedEvaluations, machine ?? MachineModel.Cpu(precision));
+        // "auto" moves to a GPU (CUDA or OpenCL) when one is present and the cost model says it is faster.
+        return backend == "auto" && machine is null ? GpuSelection.PreferGpu(kind, count, dims, cpu, expectedEvaluations) : cpu;
     }
 
-    private static Choice ChooseCpu(SensingProblem problem, IReadOnlyList<int> dims, string path, string precision,
+    private static Choice ChooseCpu(MeasurementKind kind, int count, IReadOnlyList<int> dims, string path, string precision,
         long evaluations, MachineModel machine)
     {
-        var kind = problem.Measurements.Kind;
         if (kind != MeasurementKind.Dense)
         {
             string structured = kind == MeasurementKind.Completion ? "completion" : "rank-one";
@@ -90,8 +106,8 @@ public static class EvaluatorSelector
             throw new ArgumentException($"path '{path}' needs {path} measurements, the problem's are dense", nameof(path));
 
         int elementBytes = precision == "f32" ? 4 : 8;
-        var direct = DirectCost(problem.Count, dims, elementBytes);
-        var gram = GramCost(problem.Count, dims, elementBytes);
+        var direct = DirectCost(count, dims, elementBytes);
+        var gram = GramCost(count, dims, elementBytes);
         string numbers = Describe(direct, gram, machine, evaluations);
         if (path != "auto")
         {
@@ -136,7 +152,8 @@ public static class EvaluatorSelector
         double setup = (double)count * dL * d0 * (dL + d0);
         int maxWidth = 1;
         for (int j = 1; j < depth; j++) maxWidth = Math.Max(maxWidth, dims[j]);
-        double memory = (2 * a + DenseSandwich.WorkspaceLength(layout, maxWidth)) * elementBytes;
+        // The side-by-side copy, X (the problem's own array in float64, a converted copy in float32) and the workspace.
+        double memory = ((elementBytes == sizeof(double) ? 1 : 2) * a + DenseSandwich.WorkspaceLength(layout, maxWidth)) * elementBytes;
         return new PathCost("direct", setup, step, (sandwiches + 2) * a * elementBytes, memory);
     }
 

@@ -24,6 +24,23 @@ public static class Evaluators
         "reference" => new ReferenceEvaluator(problem),
         "cpu" when choice.Precision == "f64" => new CpuEvaluator<double>(problem, dims, choice.Path),
         "cpu" when choice.Precision == "f32" => new CpuEvaluator<float>(problem, dims, choice.Path),
+        _ when GpuSelection.IsGpu(choice.Backend) => CreateGpu(problem, dims, choice),
         _ => throw new ArgumentException($"no evaluator for backend '{choice.Backend}' in precision '{choice.Precision}'", nameof(choice)),
     };
+
+    /// <summary>Where a backend fallback is reported (one line); standard error unless replaced.</summary>
+    public static Action<string> Warn { get; set; } = message => Console.Error.WriteLine($"flatness: warning: {message}");
+
+    /// <summary>An ILGPU evaluator, or, when the accelerator fails to start, compile or allocate, the CPU
+    /// evaluator the selector picks for the same path and precision, with a one-line warning.</summary>
+    private static IEvaluator CreateGpu(SensingProblem problem, IReadOnlyList<int> dims, Choice choice)
+    {
+        var path = GpuBackend.ParsePath(choice.Path, problem.Measurements);
+        if (GpuBackend.TryCreate(problem, path, choice.Precision, GpuSelection.KindOf(choice.Backend), out var evaluator, out var warning))
+            return evaluator!;
+        Warn(warning!);
+        bool structured = problem.Measurements.Kind != MeasurementKind.Dense;
+        string cpuPath = structured ? "auto" : choice.Path;
+        return Create(problem, dims, EvaluatorSelector.Choose(problem, dims, "cpu", cpuPath, choice.Precision));
+    }
 }
