@@ -10,7 +10,8 @@ namespace Flatness.Bench;
 /// <c>gemm-table</c>: our GEMM against OpenBLAS in one process, sampled in alternation (median of repeated runs
 /// after warm-up, same thread count), printed as a markdown table of GFLOP/s and their ratio.
 /// Options: --sizes 64,128,... (square), --shapes 50x50x100000,... (m x k x n), --precision f32,f64,
-/// --threads T, --repeats R, and for tuning --kc/--mc/--nc (our blocking).
+/// --threads T, --repeats R, --sample-ms S (least duration of one sample),
+/// --clock wall|cpu (cpu: the calling thread's CPU time, for single-threaded tuning on a loaded machine), and for tuning --set KC=384,MC=120,... (our GemmBlocking).
 /// </summary>
 internal static class GemmTable
 {
@@ -23,7 +24,9 @@ internal static class GemmTable
         var shapes = DefaultShapes.ToList();
         string[] precisions = ["f32", "f64"];
         int threads = Environment.ProcessorCount, repeats = 9;
-        int? kc = null, mc = null, nc = null;
+        var overrides = new List<(string Name, long Value)>();
+        double sampleSeconds = 0.05;
+        bool cpuClock = false;
         for (int i = 0; i < args.Length; i++)
         {
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -40,9 +43,18 @@ internal static class GemmTable
                 case "--precision": precisions = value.Split(','); break;
                 case "--threads": threads = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--repeats": repeats = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--kc": kc = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--mc": mc = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--nc": nc = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--sample-ms": sampleSeconds = double.Parse(value, CultureInfo.InvariantCulture) / 1000; break;
+                case "--clock":
+                    cpuClock = value switch { "cpu" => true, "wall" => false, _ => throw new ArgumentException("--clock is wall or cpu") };
+                    break;
+                case "--set":
+                    foreach (string pair in value.Split(','))
+                    {
+                        string[] kv = pair.Split('=');
+                        if (kv.Length != 2) throw new ArgumentException($"--set takes Name=Value pairs, got '{pair}'");
+                        overrides.Add((kv[0], long.Parse(kv[1], CultureInfo.InvariantCulture)));
+                    }
+                    break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
             i++;
@@ -53,10 +65,11 @@ internal static class GemmTable
         Console.WriteLine($"OPENBLAS_CORETYPE: {Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
         Console.WriteLine($"{OpenBlas.Status}{(OpenBlas.IsAvailable ? $" ({OpenBlas.Config})" : "")}");
         Console.WriteLine($"ours: {Gemm.Isa}, f32 {Gemm.Blocking<float>()}, f64 {Gemm.Blocking<double>()}");
+        if (overrides.Count > 0) Console.WriteLine($"overrides: {string.Join(", ", overrides)}");
         Console.WriteLine($"threads: {threads} (both), repeats: {repeats}, median seconds per call, samples interleaved");
         Console.WriteLine();
-        Console.WriteLine("| size | precision | ours GFLOP/s | OpenBLAS GFLOP/s | ratio |");
-        Console.WriteLine("|---|---|---:|---:|---:|");
+        Console.WriteLine("| size | precision | ours GFLOP/s | OpenBLAS GFLOP/s | ratio | best-sample ratio |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|");
         if (OpenBlas.IsAvailable) OpenBlas.SetThreads(threads);
         foreach (var (m, k, n) in sizes.Select(s => (s, s, s)).Concat(shapes))
         {
@@ -64,8 +77,8 @@ internal static class GemmTable
             {
                 string row = precision switch
                 {
-                    "f32" => Row<float>(m, k, n, threads, repeats, kc, mc, nc),
-                    "f64" => Row<double>(m, k, n, threads, repeats, kc, mc, nc),
+                    "f32" => Row<float>(m, k, n, threads, repeats, sampleSeconds, cpuClock, overrides),
+                    "f64" => Row<double>(m, k, n, threads, repeats, sampleSeconds, cpuClock, overrides),
                     _ => throw new ArgumentException($"precision '{precision}' is not f32 or f64"),
                 };
                 Console.WriteLine(row);
@@ -74,14 +87,20 @@ internal static class GemmTable
         return 0;
     }
 
-    private static string Row<T>(int m, int k, int n, int threads, int repeats, int? kc, int? mc, int? nc)
+    private static string Row<T>(int m, int k, int n, int threads, int repeats, double sampleSeconds, bool cpuClock,
+        List<(string Name, long Value)> overrides)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var random = new Random(7);
         T[] a = GemmBenchmark.RandomArray<T>(random, m * k), b = GemmBenchmark.RandomArray<T>(random, k * n);
         T[] ours = new T[m * n], theirs = new T[m * n];
-        var blocking = Gemm.Blocking<T>();
-        blocking = blocking with { KC = kc ?? blocking.KC, MC = mc ?? blocking.MC, NC = nc ?? blocking.NC };
+        var blocking = Gemm.Blocking<T>() with { };
+        foreach (var (name, value) in overrides)
+        {
+            var property = typeof(GemmBlocking).GetProperty(name)
+                ?? throw new ArgumentException($"GemmBlocking has no property '{name}'");
+            property.SetValue(blocking, Convert.ChangeType(value, property.PropertyType, CultureInfo.InvariantCulture));
+        }
         Action runOurs = () => Gemm.Compute(Op.None, Op.None, m, n, k, T.One, a, k, b, n, T.Zero, ours, n,
             Gemm.Isa, blocking, threads);
         Action runTheirs = () => OpenBlas.Gemm(Op.None, Op.None, m, n, k, T.One, a, k, b, n, T.Zero, theirs, n);
@@ -90,17 +109,25 @@ internal static class GemmTable
         double flops = GemmBenchmark.Flops(m, n, k);
         if (!OpenBlas.IsAvailable)
         {
-            var alone = Timing.Measure(runOurs, repeats, 0.3, 0.05);
-            return $"| {label} | {precision} | {flops / alone.MedianSeconds * 1e-9:F1} | skipped | |";
+            var alone = Timing.Measure(runOurs, repeats, 0.3, sampleSeconds);
+            return $"| {label} | {precision} | {flops / alone.MedianSeconds * 1e-9:F1} | skipped | | |";
         }
-        var results = Timing.MeasureInterleaved([runOurs, runTheirs], repeats, 0.3, 0.05);
+        if (cpuClock)
+        {
+            if (threads != 1) throw new ArgumentException("--clock cpu times one thread: use --threads 1");
+            var cpu = ThreadClock.MeasureInterleaved([runOurs, runTheirs], repeats, sampleSeconds);
+            return $"| {label} | {precision} | {flops / cpu[0].Median * 1e-9:F1} | {flops / cpu[1].Median * 1e-9:F1} | "
+                + $"{cpu[1].Median / cpu[0].Median:F2} | {cpu[1].Min / cpu[0].Min:F2} |";
+        }
+        var results = Timing.MeasureInterleaved([runOurs, runTheirs], repeats, 0.3, sampleSeconds);
         double worst = 0;
         for (int i = 0; i < ours.Length; i++)
             worst = Math.Max(worst, double.CreateTruncating(T.Abs(ours[i] - theirs[i])));
         if (worst > Math.Sqrt(k) * (typeof(T) == typeof(float) ? 1e-5 : 1e-13))
             Console.Error.WriteLine($"warning: {label} {precision}: ours and OpenBLAS differ by up to {worst:G3}");
         double gOurs = flops / results[0].MedianSeconds * 1e-9, gTheirs = flops / results[1].MedianSeconds * 1e-9;
-        return $"| {label} | {precision} | {gOurs:F1} | {gTheirs:F1} | {gOurs / gTheirs:F2} |";
+        double best = results[1].MinSeconds / results[0].MinSeconds;
+        return $"| {label} | {precision} | {gOurs:F1} | {gTheirs:F1} | {gOurs / gTheirs:F2} | {best:F2} |";
     }
 
     private static (int, int, int) ParseShape(string text)

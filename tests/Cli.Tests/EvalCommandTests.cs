@@ -199,7 +199,25 @@ public class EvalCommandTests : IDisposable
 
     [Fact]
     public void UnknownBackendListsTheValidOnes() =>
-        AssertBadInput("unknown backend 'gpu'; valid backends: reference", "eval", "--problem", Problem, "--layers", Layers, "--backend", "gpu");
+        AssertBadInput("unknown backend 'nope'; valid backends: auto, cpu, reference", "eval", "--problem", Problem, "--layers", Layers, "--backend", "nope");
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("auto")]
+    public void OtherBackendsAgreeWithTheReference(string backend)
+    {
+        var (code, stdout, stderr) = CliRunner.Run("eval", "--problem", Problem, "--layers", Layers, "--backend", backend, "--json");
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        var json = Json(stdout);
+        string chosen = json.GetProperty("backend").GetString()!;
+        if (backend == "auto") Assert.NotEqual("auto", chosen); // auto names the backend it picked
+        else Assert.Equal(backend, chosen);
+        var m = Library(Problem, Layers, 0);
+        Assert.Equal(m.Loss, json.GetProperty("loss").GetDouble(), 1e-10 * m.Loss);
+        Assert.Equal(m.HessianTrace, json.GetProperty("hessian_trace").GetDouble(), 1e-10 * m.HessianTrace);
+        Assert.Equal(m.FlatnessG, json.GetProperty("flatness_g").GetDouble(), 1e-10 * m.FlatnessG);
+    }
 
     [Theory]
     [InlineData("-1")]

@@ -134,8 +134,7 @@ public class GemmTests
     {
         int nr = 2 * Gemm.Lanes<T>(isa);
         return new GemmBlocking(6, nr, KC: 7, MC: 12, NC: 2 * nr,
-            DirectMaxWork: direct ? long.MaxValue : 0, DirectMaxK: direct ? int.MaxValue : 0,
-            DirectMaxABytes: direct ? long.MaxValue : 0, ParallelMinWork: 0);
+            DirectMaxWork: direct ? long.MaxValue : 0, ParallelMinWork: 0);
     }
 
     private static double Tolerance<T>() => typeof(T) == typeof(float) ? 1e-5 : 1e-12;

@@ -110,7 +110,7 @@ public class NpzTests
         // Damage the deflate stream just after the local header (30 bytes + name + 20 bytes of zip64 extra).
         int data = 30 + 5 + 20;
         for (int i = 0; i < 6; i++) bytes[data + i] = 0xFF;
-        Rejects(bytes, "", "A");
+        Rejects(bytes, "corrupt zip entry", "A");
     }
 
     [Fact]

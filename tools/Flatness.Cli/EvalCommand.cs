@@ -45,7 +45,7 @@ internal static class EvalCommand
         var problem = ProblemFiles.LoadProblem(problemPath);
         var layers = ProblemFiles.LoadLayers(layersPath, problem);
         PointMetrics metrics;
-        using (var evaluator = BackendOption.CreateEvaluator(backend, problem))
+        using (var evaluator = BackendOption.CreateEvaluator(backend, problem, layers.Dims))
             metrics = PointMetrics.Compute(problem, layers, evaluator, lambda, gradients: gradOut is not null);
         if (gradOut is not null) ProblemFiles.SaveGradients(gradOut, metrics.LossGradient, metrics.TraceGradient);
 

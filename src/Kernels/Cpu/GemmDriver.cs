@@ -24,9 +24,7 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
         T beta, T* c, nint ldc, GemmBlocking blocking, int threads)
     {
         long work = (long)m * n * k;
-        bool direct = opB == Op.None
-            && (work <= blocking.DirectMaxWork
-                || (k <= blocking.DirectMaxK && (long)m * k * sizeof(T) <= blocking.DirectMaxABytes));
+        bool direct = opB == Op.None && work <= blocking.DirectMaxWork;
         var problem = new Problem(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, blocking, direct);
 
         bool splitColumns = n > m;
@@ -113,31 +111,46 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
             {
                 int kc = Math.Min(kcMax, k - pc);
                 T betaBlock = pc == 0 ? beta : T.One;
-                GemmPacking<T, TV, TSimd>.PackB(opB, opB == Op.None ? b + pc * ldb + jc : b + jc * ldb + pc,
-                    ldb, kc, nc, packedB);
+                T* bBlock = opB == Op.None ? b + pc * ldb + jc : b + jc * ldb + pc;
                 for (int ic = 0; ic < m; ic += blocking.MC)
                 {
                     int mc = Math.Min(blocking.MC, m - ic);
                     GemmPacking<T, TV, TSimd>.PackA(opA, opA == Op.None ? a + ic * lda + pc : a + pc * lda + ic,
                         lda, mc, kc, packedA);
-                    MacroKernel(mc, nc, kc, packedA, packedB, c + ic * ldc + jc, ldc, alpha, betaBlock);
+                    // The first block of A packs each sliver of B just before its tiles use it (hot in L1);
+                    // later blocks reuse the packed panel.
+                    MacroKernel(mc, nc, kc, packedA, packedB, ic == 0 ? bBlock : null, opB, ldb,
+                        c + ic * ldc + jc, ldc, alpha, betaBlock);
                 }
             }
         }
     }
 
-    /// <summary>All register tiles of one packed MC x KC block of A against one KC x NC panel of B.</summary>
-    private static void MacroKernel(int mc, int nc, int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta)
+    /// <summary>
+    /// All register tiles of one packed MC x KC block of A against one KC x NC panel of B; when
+    /// <paramref name="bSource"/> is given, each NR-column sliver of the panel is packed from it first.
+    /// </summary>
+    private static void MacroKernel(int mc, int nc, int kc, T* packedA, T* packedB, T* bSource, Op opB, nint ldb,
+        T* c, nint ldc, T alpha, T beta)
     {
         int nr = NR;
+        var scalars = new Scalars<T>(alpha, beta);
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             T* bSliver = packedB + (nint)jr * kc;
+            if (bSource != null)
+                GemmPacking<T, TV, TSimd>.PackB(opB, opB == Op.None ? bSource + jr : bSource + jr * ldb, ldb, kc, cols,
+                    bSliver);
             for (int ir = 0; ir < mc; ir += MR)
             {
-                GemmMicroKernel<T, TV, TSimd>.Run<PackedPanels>(kc, packedA + (nint)ir * kc, 0, 0, bSliver, 0,
-                    c + ir * ldc + jr, ldc, Math.Min(MR, mc - ir), cols, alpha, beta);
+                int rows = Math.Min(MR, mc - ir);
+                if (rows > MR / 2)
+                    GemmMicroKernel<T, TV, TSimd>.Run<PackedPanels, FullHeight>(kc, packedA + (nint)ir * kc, 0, 0,
+                        bSliver, 0, c + ir * ldc + jr, ldc, rows, cols, &scalars);
+                else
+                    GemmMicroKernel<T, TV, TSimd>.Run<PackedPanels, HalfHeight>(kc, packedA + (nint)ir * kc, 0, 0,
+                        bSliver, 0, c + ir * ldc + jr, ldc, rows, cols, &scalars);
             }
         }
     }
@@ -150,6 +163,7 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
         T beta, T* c, nint ldc)
     {
         int nr = NR;
+        var scalars = new Scalars<T>(alpha, beta);
         nint aRow = opA == Op.None ? lda : 1, aK = opA == Op.None ? 1 : lda;
         int mFull = m - m % MR;
         T* edgeA = null;
@@ -172,13 +186,18 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
             }
             for (int i = 0; i < mFull; i += MR)
             {
-                GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels>(k, opA == Op.None ? a + i * lda : a + i, aRow, aK,
-                    bSliver, bK, c + i * ldc + j, ldc, MR, cols, alpha, beta);
+                GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels, FullHeight>(k, opA == Op.None ? a + i * lda : a + i, aRow, aK,
+                    bSliver, bK, c + i * ldc + j, ldc, MR, cols, &scalars);
             }
-            if (edgeA != null)
+            if (edgeA != null && m - mFull > MR / 2)
             {
-                GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels>(k, edgeA, k, 1, bSliver, bK,
-                    c + mFull * ldc + j, ldc, m - mFull, cols, alpha, beta);
+                GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels, FullHeight>(k, edgeA, k, 1, bSliver, bK,
+                    c + mFull * ldc + j, ldc, m - mFull, cols, &scalars);
+            }
+            else if (edgeA != null)
+            {
+                GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels, HalfHeight>(k, edgeA, k, 1, bSliver, bK,
+                    c + mFull * ldc + j, ldc, m - mFull, cols, &scalars);
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
@@ -25,10 +26,34 @@ internal readonly struct StridedPanels : IPanelLayout
     public static bool Packed => false;
 }
 
+/// <summary>How many rows of the tile the kernel computes: all six, or the first three (edge slivers of 1-3 rows).</summary>
+internal interface ITileHeight
+{
+    static abstract bool Full { get; }
+}
+
+internal readonly struct FullHeight : ITileHeight
+{
+    public static bool Full => true;
+}
+
+internal readonly struct HalfHeight : ITileHeight
+{
+    public static bool Full => false;
+}
+
+/// <summary>alpha and beta of a GEMM call, handed to the micro-kernel by address.</summary>
+internal struct Scalars<T>(T alpha, T beta) where T : unmanaged
+{
+    public T Alpha = alpha;
+    public T Beta = beta;
+}
+
 /// <summary>
 /// The register-blocked micro-kernel: a 6 x (2 vectors) tile of C, C = alpha A B + beta C over depth kc,
 /// twelve vector accumulators, one broadcast of A and two loads of B per step, FMA throughout.
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class GemmMicroKernel<T, TV, TSimd>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TV : struct
@@ -42,10 +67,12 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
     /// the layout needs it). beta = 0 never reads C. Strides are ignored for <see cref="PackedPanels"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TLayout>(int kc, T* a, nint aRow, nint aK, T* b, nint bK,
-        T* c, nint ldc, int rows, int cols, T alpha, T beta)
+    public static void Run<TLayout, THeight>(int kc, T* a, nint aRow, nint aK, T* b, nint bK,
+        T* c, nint ldc, int rows, int cols, Scalars<T>* scalars)
         where TLayout : struct, IPanelLayout
+        where THeight : struct, ITileHeight
     {
+        Debug.Assert(THeight.Full ? rows <= MR : rows <= MR / 2);
         if (TLayout.Packed)
         {
             aRow = 1;
@@ -53,7 +80,9 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
             bK = NR;
         }
         nint w = TSimd.Count;
-        nint a2 = 2 * aRow, a3 = 3 * aRow, a4 = 4 * aRow, a5 = 5 * aRow;
+        // Rows 0-2 of the A sliver from a, rows 3-5 from a3: six addresses from two pointers and two strides.
+        nint a2 = 2 * aRow;
+        T* a3 = TLayout.Packed ? null : a + 3 * aRow; // packed rows 3-5 sit at a + 3..5: no second pointer
 
         if (Sse.IsSupported)
         {
@@ -69,31 +98,35 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
         TV c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
         TV c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
 
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        if (TLayout.Packed)
         {
-            TV b0 = TSimd.Load(b);
-            TV b1 = TSimd.Load(b + w);
-            TV av = TSimd.Broadcast(a);
-            c00 = TSimd.MultiplyAdd(av, b0, c00);
-            c01 = TSimd.MultiplyAdd(av, b1, c01);
-            av = TSimd.Broadcast(a + aRow);
-            c10 = TSimd.MultiplyAdd(av, b0, c10);
-            c11 = TSimd.MultiplyAdd(av, b1, c11);
-            av = TSimd.Broadcast(a + a2);
-            c20 = TSimd.MultiplyAdd(av, b0, c20);
-            c21 = TSimd.MultiplyAdd(av, b1, c21);
-            av = TSimd.Broadcast(a + a3);
-            c30 = TSimd.MultiplyAdd(av, b0, c30);
-            c31 = TSimd.MultiplyAdd(av, b1, c31);
-            av = TSimd.Broadcast(a + a4);
-            c40 = TSimd.MultiplyAdd(av, b0, c40);
-            c41 = TSimd.MultiplyAdd(av, b1, c41);
-            av = TSimd.Broadcast(a + a5);
-            c50 = TSimd.MultiplyAdd(av, b0, c50);
-            c51 = TSimd.MultiplyAdd(av, b1, c51);
+            // Unrolled by four: constant offsets, one pointer update per four steps.
+            for (; p + 4 <= kc; p += 4)
+            {
+                Step<TLayout, THeight>(a, 0, a, 1, 2, b, 0, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                    ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                Step<TLayout, THeight>(a, MR, a, 1, 2, b, 2 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                    ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                Step<TLayout, THeight>(a, 2 * MR, a, 1, 2, b, 4 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                    ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                Step<TLayout, THeight>(a, 3 * MR, a, 1, 2, b, 6 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                    ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                a += 4 * MR;
+                b += 8 * w;
+            }
+        }
+        for (; p < kc; p++)
+        {
+            Step<TLayout, THeight>(a, 0, TLayout.Packed ? a : a3, aRow, a2, b, 0, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             a += aK;
+            if (!TLayout.Packed) a3 += aK;
             b += bK;
         }
+
+        // alpha and beta are read only now, so that they do not hold vector registers during the loop.
+        T alpha = scalars->Alpha, beta = scalars->Beta;
 
         if (rows == MR && cols == 2 * w)
         {
@@ -146,6 +179,41 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
             else
                 for (int j = 0; j < cols; j++) c[j] = alpha * t[j] + beta * c[j];
         }
+    }
+
+    /// <summary>
+    /// One step of depth: rows 0-2 of A at a + off (+ aRow, + a2), rows 3-5 at a3 (+ aRow, + a2), or for packed
+    /// slivers all six at a + off + 0..5; B at b + bOff. Offsets are constants where the caller unrolls, so that
+    /// they fold into the addressing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<TLayout, THeight>(T* a, nint off, T* a3, nint aRow, nint a2, T* b, nint bOff, nint w,
+        ref TV c00, ref TV c01, ref TV c10, ref TV c11, ref TV c20, ref TV c21,
+        ref TV c30, ref TV c31, ref TV c40, ref TV c41, ref TV c50, ref TV c51)
+        where TLayout : struct, IPanelLayout
+        where THeight : struct, ITileHeight
+    {
+        TV b0 = TSimd.Load(b + bOff);
+        TV b1 = TSimd.Load(b + bOff + w);
+        TV av = TSimd.Broadcast(a + off);
+        c00 = TSimd.MultiplyAdd(av, b0, c00);
+        c01 = TSimd.MultiplyAdd(av, b1, c01);
+        av = TSimd.Broadcast(a + off + aRow);
+        c10 = TSimd.MultiplyAdd(av, b0, c10);
+        c11 = TSimd.MultiplyAdd(av, b1, c11);
+        av = TSimd.Broadcast(a + off + a2);
+        c20 = TSimd.MultiplyAdd(av, b0, c20);
+        c21 = TSimd.MultiplyAdd(av, b1, c21);
+        if (!THeight.Full) return;
+        av = TSimd.Broadcast(TLayout.Packed ? a + off + 3 : a3);
+        c30 = TSimd.MultiplyAdd(av, b0, c30);
+        c31 = TSimd.MultiplyAdd(av, b1, c31);
+        av = TSimd.Broadcast(TLayout.Packed ? a + off + 4 : a3 + aRow);
+        c40 = TSimd.MultiplyAdd(av, b0, c40);
+        c41 = TSimd.MultiplyAdd(av, b1, c41);
+        av = TSimd.Broadcast(TLayout.Packed ? a + off + 5 : a3 + a2);
+        c50 = TSimd.MultiplyAdd(av, b0, c50);
+        c51 = TSimd.MultiplyAdd(av, b1, c51);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -54,10 +54,14 @@ public static class EvaluatorSelector
         string precision = "f64", long expectedEvaluations = DefaultEvaluations, MachineModel? machine = null)
     {
         ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(dims);
+        if (dims.Count < 2 || dims[0] != problem.InputDim || dims[^1] != problem.OutputDim)
+            throw new ArgumentException(
+                $"dims [{string.Join(", ", dims)}] must run from d_0 = {problem.InputDim} to d_L = {problem.OutputDim}, the problem's measurement shape", nameof(dims));
         return Choose(problem.Measurements.Kind, problem.Count, dims, backend, path, precision, expectedEvaluations, machine);
     }
 
-    /// <summary>The same choice from the problem's shape alone (measurement kind and count), without its data.</summary>
+    /// <summary>The choice for n = <paramref name="count"/> measurements of the given kind, without the data.</summary>
     public static Choice Choose(MeasurementKind kind, int count, IReadOnlyList<int> dims, string backend = "auto", string path = "auto",
         string precision = "f64", long expectedEvaluations = DefaultEvaluations, MachineModel? machine = null)
     {
@@ -65,6 +69,9 @@ public static class EvaluatorSelector
         Require(backend, Backends, "backend");
         Require(path, Paths, "path");
         Require(precision, Precisions, "precision");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"measurement count {count} must be positive");
+        if (dims.Count < 2 || dims.Any(d => d < 1))
+            throw new ArgumentException($"dims [{string.Join(", ", dims)}] must list d_0..d_L (positive) for at least one layer", nameof(dims));
         if (expectedEvaluations < 1)
             throw new ArgumentOutOfRangeException(nameof(expectedEvaluations), $"expected evaluations {expectedEvaluations} must be positive");
 
@@ -156,7 +163,8 @@ public static class EvaluatorSelector
         double setup = (double)count * dL * d0 * (dL + d0);
         int maxWidth = 1;
         for (int j = 1; j < depth; j++) maxWidth = Math.Max(maxWidth, dims[j]);
-        double memory = (2 * a + DenseSandwich.WorkspaceLength(layout, maxWidth)) * elementBytes;
+        // The side-by-side copy, X (the problem's own array in float64, a converted copy in float32) and the workspace.
+        double memory = ((elementBytes == sizeof(double) ? 1 : 2) * a + DenseSandwich.WorkspaceLength(layout, maxWidth)) * elementBytes;
         return new PathCost("direct", setup, step, (sandwiches + 2) * a * elementBytes, memory);
     }
 

@@ -13,6 +13,8 @@ public sealed class Chart
     private readonly bool _logX, _logY;
     private double _minY = double.PositiveInfinity, _maxY = double.NegativeInfinity;
     private double _minX = double.PositiveInfinity, _maxX = double.NegativeInfinity;
+    private bool _integerX;
+    private Alignment _legend = Alignment.UpperRight;
 
     public Chart(string title, string xLabel, string yLabel, bool logX = false, bool logY = false)
     {
@@ -85,12 +87,27 @@ public sealed class Chart
         return this;
     }
 
+    /// <summary>Where the legend goes (default upper right).</summary>
+    public Chart LegendAt(Alignment corner)
+    {
+        _legend = corner;
+        return this;
+    }
+
+    /// <summary>Ticks at whole numbers on the x axis (depths, counts).</summary>
+    public Chart IntegerTicksX()
+    {
+        _integerX = true;
+        return this;
+    }
+
     /// <summary>Renders to DIR/<paramref name="fileName"/> (temporary file, then rename) and returns the file name.</summary>
     public string Save(string directory, string fileName, int width = 820, int height = 540)
     {
         if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_maxX - _minX);
+        else if (_integerX) _plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
         if (_logY) _plot.Axes.Left.TickGenerator = LogTicks(_maxY - _minY);
-        _plot.ShowLegend(Alignment.UpperRight);
+        _plot.ShowLegend(_legend);
         byte[] png = _plot.GetImageBytes(width, height, ImageFormat.Png);
         CellStore.WriteAtomically(Path.Combine(directory, fileName), png);
         return fileName;

@@ -1,3 +1,5 @@
+using Flatness.Solver.Experiments.Claims;
+
 namespace Flatness.Solver.Experiments;
 
 /// <summary>The claims of SPEC section 5, in order.</summary>
@@ -5,6 +7,9 @@ public static class ClaimCatalog
 {
     public static IReadOnlyList<Claim> All { get; } =
     [
+        new C1Exactness(),
+        new C2Sandwich(),
+        new C3Minimum(),
     ];
 
     /// <summary>"all" or a comma-separated list of ids (case-insensitive), e.g. "C1,C4".</summary>
