@@ -8,7 +8,8 @@ namespace Flatness.Kernels.Gpu;
 /// <summary>
 /// The device kernels for one element type on one accelerator: compiled once (in the constructor), then launched
 /// on the accelerator's default stream, so consecutive calls run in order without host synchronisation.
-/// Shapes are checked here, at the public boundary; kernels trust them.
+/// Shapes are checked here, at the public boundary; kernels trust them. Not thread-safe: the split-K workspace and
+/// the reduction partials are shared, so one thread drives a context at a time.
 /// </summary>
 public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
