@@ -13,8 +13,9 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="SecondsMin">fastest sample, seconds per product.</param>
 /// <param name="SecondsMax">slowest sample, seconds per product.</param>
 /// <param name="Gflops">2 n^3 / SecondsMedian, in 10^9 floating-point operations per second.</param>
+/// <param name="Kernel">what ran (for "cpu": the vector width of the micro-kernel).</param>
 public sealed record GemmBenchmarkResult(string Backend, string Precision, int Size, int Threads, int Repeats,
-    double SecondsMedian, double SecondsMin, double SecondsMax, double Gflops);
+    double SecondsMedian, double SecondsMin, double SecondsMax, double Gflops, string Kernel);
 
 /// <summary>Times the GEMM kernel of a backend on square products (median of repeated runs after warm-up).</summary>
 public static class GemmBenchmark
@@ -28,11 +29,11 @@ public static class GemmBenchmark
     public static GemmBenchmarkResult Run(int size, string precision, int threads, int repeats, string backend = "cpu")
     {
         if (size < 1)
-            throw new ArgumentOutOfRangeException(nameof(size), size, "GEMM benchmark size must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(size), $"GEMM benchmark size must be at least 1, got {size}");
         if (threads < 1)
-            throw new ArgumentOutOfRangeException(nameof(threads), threads, "thread count must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(threads), $"thread count must be at least 1, got {threads}");
         if (repeats < 1)
-            throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be at least 1, got {repeats}");
         if (!Backends.Contains(backend))
             throw new NotSupportedException($"GEMM backend '{backend}' is not available (known: {string.Join(", ", Backends)})");
         return precision switch
@@ -56,7 +57,8 @@ public static class GemmBenchmark
                 () => Gemm.Compute(Op.None, Op.None, size, size, size, T.One, a, size, b, size, T.Zero, c, size),
                 repeats);
             return new GemmBenchmarkResult("cpu", precision, size, threads, repeats, timing.MedianSeconds,
-                timing.MinSeconds, timing.MaxSeconds, Flops(size, size, size) / timing.MedianSeconds * 1e-9);
+                timing.MinSeconds, timing.MaxSeconds, Flops(size, size, size) / timing.MedianSeconds * 1e-9,
+                $"{Gemm.Isa}, {Gemm.Blocking<T>().MR}x{Gemm.Blocking<T>().NR} micro-kernel");
         }
         finally
         {

@@ -10,6 +10,7 @@ public static class ClaimCatalog
         new C1Exactness(),
         new C2Sandwich(),
         new C3Minimum(),
+        new C4Recovery(),
     ];
 
     /// <summary>"all" or a comma-separated list of ids (case-insensitive), e.g. "C1,C4".</summary>

@@ -28,7 +28,7 @@ public static class SolveRunner
         int[] dims;
         if (request.Init == InitKind.File)
         {
-            start = ProblemFiles.LoadLayers(request.InitFile!, problem);
+            start = Initializers.FromFile(request.InitFile!, problem);
             dims = start.Dims;
             if (request.Depth is int depth && depth != start.Depth)
                 throw new ArgumentException($"depth {depth} differs from the {start.Depth} layers of {request.InitFile}");

@@ -104,7 +104,7 @@ public sealed class C2Sandwich : Claim
 
     public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
-        var chart = new Chart("C2: tr H / (2G) inside the RIP sandwich [1 - delta, 1 + delta] (Gaussian sensing)",
+        var chart = new Chart($"C2: tr H / 2G within [1 - delta, 1 + delta], Gaussian sensing, d = {Dim(settings)}",
             "number of measurements n", "tr H / (2 G)", logX: true);
         var byN = rows.GroupBy(r => r.Number("n")).OrderBy(g => g.Key).ToArray();
         var ns = byN.Select(g => g.Key).ToArray();

@@ -134,8 +134,8 @@ public sealed class C3Minimum : Claim
         var files = new List<string>();
         foreach (var shape in rows.GroupBy(r => (D0: r.Integer("d0"), DL: r.Integer("dL"))))
         {
-            var chart = new Chart($"C3: flatness over the factorisations of a fixed M (d0 = {shape.Key.D0}, dL = {shape.Key.DL}, basis sensing)",
-                "depth L", "tr H / 2F(M)  ( = G / F(M) )").LegendAt(ScottPlot.Alignment.UpperLeft).IntegerTicksX();
+            var chart = new Chart($"C3: flatness over factorisations of a fixed M (d0 = {shape.Key.D0}, dL = {shape.Key.DL})",
+                "depth L", "tr H / 2F(M)  ( = G / F(M), basis sensing)").LegendAt(ScottPlot.Alignment.UpperLeft).IntegerTicksX();
             int[] depths = shape.Select(r => r.Integer("depth")).Distinct().Order().ToArray();
             foreach (int rank in shape.Select(r => r.Integer("rank")).Distinct().Order())
                 AddMean(chart, $"balanced factorisation, rank {rank}", shape.Where(r => r.Text("factorisation") == "balanced" && r.Integer("rank") == rank), depths, 0);
