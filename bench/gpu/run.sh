@@ -33,8 +33,13 @@ if ! "$flatness" bench gpu-check --backend "$backend" "${check[@]}" --json > "$o
 fi
 
 step "GEMM: ILGPU (fp32, fp64; $gemm_sizes)"
-"$flatness" bench gpu-gemm --backend "$backend" --sizes "$gemm_sizes" --precision f32,f64 --repeats 5 --json \
-  > "$out/gemm-ilgpu.json" || status=1
+: > "$out/gemm-ilgpu.jsonl"
+for precision in f32 f64; do
+  for n in ${gemm_sizes//,/ }; do
+    "$flatness" bench gemm --backend "$backend" --size "$n" --precision "$precision" --repeats 5 --json \
+      >> "$out/gemm-ilgpu.jsonl" || { echo "GEMM $n $precision FAILED" >&2; status=1; }
+  done
+done
 
 step "GEMM: cuBLAS through PyTorch (TF32 off)"
 if command -v python3 >/dev/null 2>&1; then

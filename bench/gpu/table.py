@@ -32,17 +32,21 @@ def main(out: Path) -> int:
                      f"f32 {worst.get('f32', float('nan')):.1e} ({len(check['checks'])} cases)")
         lines.append("")
 
-    ilgpu = load(out / "gemm-ilgpu.json") or {"gemm": []}
+    ilgpu = []
+    try:
+        ilgpu = [json.loads(line) for line in (out / "gemm-ilgpu.jsonl").read_text().splitlines() if line.strip()]
+    except (OSError, ValueError):
+        pass
     torch = load(out / "gemm-torch.json") or {}
     baseline = {(r["n"], r["precision"]): r for r in torch.get("gemm", [])}
     lines.append("| GEMM n | precision | ILGPU ms | ILGPU GFLOP/s | cuBLAS ms | cuBLAS GFLOP/s | ILGPU / cuBLAS |")
     lines.append("|---|---|---|---|---|---|---|")
-    for r in ilgpu["gemm"]:
-        b = baseline.get((r["n"], r["precision"]))
+    for r in ilgpu:
+        b = baseline.get((r["size"], r["precision"]))
         ratio = f"{r['gflops'] / b['gflops']:.2f}" if b else "-"
         base_ms = f"{b['seconds'] * 1e3:.3g}" if b else "-"
         base_gflops = f"{b['gflops']:.4g}" if b else "-"
-        lines.append(f"| {r['n']} | {r['precision']} | {r['seconds'] * 1e3:.3g} | {r['gflops']:.4g} | {base_ms} | {base_gflops} | {ratio} |")
+        lines.append(f"| {r['size']} | {r['precision']} | {r['seconds_median'] * 1e3:.3g} | {r['gflops']:.4g} | {base_ms} | {base_gflops} | {ratio} |")
     if "skipped" in torch:
         lines.append(f"(cuBLAS baseline skipped: {torch['skipped']})")
     lines.append("")

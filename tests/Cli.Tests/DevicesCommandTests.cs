@@ -39,4 +39,16 @@ public sealed class DevicesCommandTests
         Assert.StartsWith("flatness: unknown GPU backend 'cuda'", stderr);
         Assert.Single(stderr.TrimEnd().Split('\n'));
     }
+
+    [Fact]
+    public void GemmBenchRunsAndChecksOnTheCpuAccelerator()
+    {
+        var (code, stdout, stderr) = CliRunner.Run("bench", "gemm", "--backend", "ilgpu-cpu", "--size", "24", "--precision", "f64", "--repeats", "1", "--json");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.Equal("ilgpu-cpu", json.RootElement.GetProperty("backend").GetString());
+        Assert.Equal(24, json.RootElement.GetProperty("size").GetInt32());
+        Assert.True(json.RootElement.GetProperty("gflops").GetDouble() > 0);
+        Assert.Contains("checked", json.RootElement.GetProperty("kernel").GetString());
+    }
 }

@@ -10,13 +10,13 @@ using Flatness.Solver.Problems;
 namespace Flatness.Cli;
 
 /// <summary>
-/// Hidden `bench gpu-check`, `bench gpu-gemm` and `bench gpu-objective`: the checks and timings bench/gpu/run.sh
-/// runs on a GPU machine. Timings are medians after warm-up (kernel compilation excluded), with the device
+/// Hidden `bench gpu-check` and `bench gpu-objective`: the checks and timings bench/gpu/run.sh runs on a GPU
+/// machine (its GEMM timings come from `bench gemm --backend ilgpu`). Timings are medians after warm-up (kernel compilation excluded), with the device
 /// synchronised before the clock is read.
 /// </summary>
 internal static class BenchGpuCommands
 {
-    public static IEnumerable<Command> Create() => [Check(), GemmCommand(), Objective()];
+    public static IEnumerable<Command> Create() => [Check(), Objective()];
 
     private static Option<string> BackendOption() => new("--backend")
     {
@@ -123,66 +123,6 @@ internal static class BenchGpuCommands
         return allOk ? Cli.Ok : 1;
     }
 
-    // ------------------------------------------------------------------ gpu-gemm
-
-    private static Command GemmCommand()
-    {
-        var backend = BackendOption();
-        var json = JsonOption();
-        var sizes = new Option<string>("--sizes") { Description = "Comma-separated square sizes", DefaultValueFactory = _ => "512,1024,2048,4096,8192" };
-        var precisions = new Option<string>("--precision") { Description = "f32, f64 or f32,f64", DefaultValueFactory = _ => "f32,f64" };
-        var repeats = new Option<int>("--repeats") { Description = "Timed repetitions per size (median reported)", DefaultValueFactory = _ => 5 };
-        var command = new Command("gpu-gemm", "Time the ILGPU tiled GEMM C = A B on square matrices (GFLOP/s = 2 n^3 / time)")
-        {
-            backend, json, sizes, precisions, repeats,
-        };
-        command.Hidden = true;
-        command.SetAction(parse => Cli.Guard(() =>
-        {
-            var ns = parse.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new ArgumentException($"--sizes: '{s}' is not a positive integer")).ToArray();
-            var ps = parse.GetValue(precisions)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            int r = parse.GetValue(repeats);
-            if (r < 1) throw new ArgumentException($"--repeats must be positive, got {r}");
-            var context = Context(parse.GetValue(backend)!);
-            var rows = new List<(int N, string Precision, double Seconds, double Error)>();
-            foreach (var p in ps)
-                foreach (int size in ns)
-                    rows.Add(p switch
-                    {
-                        "f32" => IlgpuGemmBench.Time<float>(context, size, r),
-                        "f64" => IlgpuGemmBench.Time<double>(context, size, r),
-                        _ => throw new ArgumentException($"--precision: unknown precision '{p}' (expected f32 or f64)"),
-                    });
-            if (parse.GetValue(json))
-                Output.Json(w =>
-                {
-                    w.WriteString("device", context.Name);
-                    w.WriteStartArray("gemm");
-                    foreach (var row in rows)
-                    {
-                        w.WriteStartObject();
-                        w.WriteNumber("n", row.N); w.WriteString("precision", row.Precision);
-                        w.WriteNumber("seconds", row.Seconds); w.WriteNumber("gflops", 2.0 * row.N * row.N * row.N / row.Seconds / 1e9);
-                        w.Number("spot_check_relative_error", row.Error);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                });
-            else
-            {
-                Console.WriteLine($"ILGPU GEMM on {context.Name}");
-                Console.WriteLine();
-                Console.WriteLine("| n | precision | ms | GFLOP/s | spot-check error |");
-                Console.WriteLine("|---|---|---|---|---|");
-                foreach (var row in rows)
-                    Console.WriteLine($"| {row.N} | {row.Precision} | {F(row.Seconds * 1e3)} | {F(2.0 * row.N * row.N * row.N / row.Seconds / 1e9)} | {F(row.Error, "E1")} |");
-            }
-            return Cli.Ok;
-        }));
-        return command;
-    }
-
     // ------------------------------------------------------------------ gpu-objective
 
     private static Command Objective()
@@ -272,54 +212,5 @@ internal static class BenchGpuCommands
                 Console.WriteLine($"| {size} | {r.Path} | {r.Precision} | {F(r.Gpu * 1e3)} | {F(r.Cpu * 1e3)} | {F(r.Cpu / r.Gpu, "F1")} | {F(r.Error, "E1")} |");
         }
         return Cli.Ok;
-    }
-}
-
-/// <summary>The ILGPU branch of the GEMM benchmark (square C = A B), callable from `bench gemm --backend ilgpu`.</summary>
-internal static class IlgpuGemmBench
-{
-    /// <summary>Median seconds of <paramref name="repeats"/> launches after one warm-up, and the error of 16 entries
-    /// against float64 dot products, relative to sum_k |a_ik b_kj| (the scale of rounding in a dot product).</summary>
-    public static (int N, string Precision, double Seconds, double Error) Time<T>(GpuContext context, int n, int repeats)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        var ops = context.Ops<T>();
-        var rng = new Random(n);
-        var a = new T[(long)n * n];
-        var b = new T[(long)n * n];
-        for (long i = 0; i < a.LongLength; i++) { a[i] = T.CreateTruncating(rng.NextDouble() - 0.5); b[i] = T.CreateTruncating(rng.NextDouble() - 0.5); }
-        using var da = ops.Upload(a, "GEMM A");
-        using var db = ops.Upload(b, "GEMM B");
-        using var dc = ops.Allocate((long)n * n, "GEMM C");
-        var ma = new DeviceMatrix<T>(da, n, n);
-        var mb = new DeviceMatrix<T>(db, n, n);
-        var mc = new DeviceMatrix<T>(dc, n, n);
-        ops.Gemm(Op.None, Op.None, T.One, ma, mb, T.Zero, mc);
-        context.Synchronize();
-        var times = new List<double>();
-        for (int r = 0; r < repeats; r++)
-        {
-            var clock = Stopwatch.StartNew();
-            ops.Gemm(Op.None, Op.None, T.One, ma, mb, T.Zero, mc);
-            context.Synchronize();
-            times.Add(clock.Elapsed.TotalSeconds);
-        }
-        times.Sort();
-        var c = new T[(long)n * n];
-        dc.Download(c);
-        double worst = 0;
-        for (int s = 0; s < 16; s++)
-        {
-            int i = rng.Next(n), j = rng.Next(n);
-            double want = 0, magnitude = 0;
-            for (int k = 0; k < n; k++)
-            {
-                double term = double.CreateChecked(a[(long)i * n + k]) * double.CreateChecked(b[(long)k * n + j]);
-                want += term;
-                magnitude += Math.Abs(term);
-            }
-            worst = Math.Max(worst, Math.Abs(double.CreateChecked(c[(long)i * n + j]) - want) / Math.Max(magnitude, 1e-300));
-        }
-        return (n, typeof(T) == typeof(float) ? "f32" : "f64", times[times.Count / 2], worst);
     }
 }
