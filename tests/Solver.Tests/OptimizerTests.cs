@@ -135,7 +135,7 @@ public class OptimizerTests
     {
         var ev = Cpu(Over);
         const double mu = 1e-3;
-        var lbfgs = new WeightDecay(new() { HistoryEvery = 0, MaxSteps = 3000, Mu = mu }).Run(ev, Start(Over));
+        var lbfgs = new WeightDecay(new() { HistoryEvery = 0, MaxSteps = 3000, Mu = mu, ObjectiveTolerance = 1e-15 }).Run(ev, Start(Over));
         var layers = lbfgs.Layers.Layers;
         var point = new Objective(ev, 1, 0, mu).Evaluate(layers);
         Assert.True(LayerMath.Norm(point.Gradient!) < 1e-6, $"gradient {LayerMath.Norm(point.Gradient!)}");
