@@ -24,7 +24,7 @@ internal static class ReproduceCommand
         var seeds = new Option<int?>("--seeds") { Description = "Seeds per configuration (default: 1 tiny, 2 quick, 5 full)" };
         var precision = new Option<string>("--precision") { Description = "Evaluator precision", DefaultValueFactory = _ => "f64" };
         precision.AcceptOnlyFromAmong("f64", "f32");
-        var backend = new Option<string>("--backend") { Description = "Evaluator backend (auto picks one)", DefaultValueFactory = _ => "auto" };
+        var backend = new Option<string>("--backend") { Description = "Evaluator backend: auto (the cost model picks), cpu or reference", DefaultValueFactory = _ => "auto" };
         var shard = new Option<string?>("--shard") { Description = "Run only part k of N (k/N, 0 <= k < N; cell i belongs to part i mod N)" };
         var jobs = new Option<int?>("--jobs") { Description = "Cells computed in parallel (default: number of cores)" };
         var json = new Option<bool>("--json") { Description = "Print summary.json (or the shard's progress) as one JSON object" };
@@ -59,6 +59,7 @@ internal static class ReproduceCommand
         if (options.Jobs < 1) throw new ArgumentException($"--jobs must be at least 1, got {options.Jobs}");
         var claims = ClaimCatalog.Resolve(options.Claims);
         var settings = new SweepSettings(options.Mode, options.Seeds, options.Precision, options.Backend);
+        ExperimentEvaluators.Validate(settings);
         var runner = new SweepRunner(claims, settings);
         string directory = options.OutputDirectory;
         int jobs = settings.Backend.StartsWith("ilgpu", StringComparison.Ordinal) ? 1 : options.Jobs;

@@ -102,7 +102,7 @@ public sealed class Chart
     }
 
     /// <summary>Renders to DIR/<paramref name="fileName"/> (temporary file, then rename) and returns the file name.</summary>
-    public string Save(string directory, string fileName, int width = 820, int height = 540)
+    public string Save(string directory, string fileName, int width = 900, int height = 560)
     {
         if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_maxX - _minX);
         else if (_integerX) _plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);

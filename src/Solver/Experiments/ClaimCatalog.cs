@@ -8,6 +8,9 @@ public static class ClaimCatalog
     public static IReadOnlyList<Claim> All { get; } =
     [
         new C1Exactness(),
+        new C2Sandwich(),
+        new C3Minimum(),
+        new C4Recovery(),
     ];
 
     /// <summary>"all" or a comma-separated list of ids (case-insensitive), e.g. "C1,C4".</summary>

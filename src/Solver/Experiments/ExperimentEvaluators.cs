@@ -3,17 +3,17 @@ using Flatness.Solver.Problems;
 
 namespace Flatness.Solver.Experiments;
 
-/// <summary>Maps a sweep's backend and precision onto an evaluator.</summary>
+/// <summary>Maps a sweep's backend and precision onto the solver's evaluator factory.</summary>
 public static class ExperimentEvaluators
 {
-    public static IEvaluator Create(SensingProblem problem, SweepSettings settings)
+    /// <summary>An evaluator for factorisations of shape <paramref name="dims"/> (the path is chosen by the cost model).</summary>
+    public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, SweepSettings settings) =>
+        Evaluators.Create(problem, dims, settings.Backend, "auto", settings.Precision);
+
+    /// <summary>Fails early, with the factory's message, when the backend or precision is unknown or unsupported.</summary>
+    public static void Validate(SweepSettings settings)
     {
-        if (settings.Backend is "auto" or "reference")
-        {
-            if (settings.Precision != "f64")
-                throw new NotSupportedException($"backend '{settings.Backend}' evaluates in f64 only, not {settings.Precision}");
-            return new ReferenceEvaluator(problem);
-        }
-        throw new NotSupportedException($"unknown backend '{settings.Backend}' (available: auto, reference)");
+        var probe = Generators.Gaussian(2, 2, 1, 4, seed: 0);
+        using var evaluator = Create(probe, [2, 2, 2], settings);
     }
 }

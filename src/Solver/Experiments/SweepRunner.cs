@@ -27,9 +27,9 @@ public sealed record SweepRunResult(
 /// </summary>
 public sealed class SweepRunner
 {
-    private readonly Func<SensingProblem, IEvaluator>? _createEvaluator;
+    private readonly Func<SensingProblem, IReadOnlyList<int>, IEvaluator>? _createEvaluator;
 
-    public SweepRunner(IEnumerable<Claim> claims, SweepSettings settings, Func<SensingProblem, IEvaluator>? createEvaluator = null)
+    public SweepRunner(IEnumerable<Claim> claims, SweepSettings settings, Func<SensingProblem, IReadOnlyList<int>, IEvaluator>? createEvaluator = null)
     {
         Claims = claims.DistinctBy(c => c.Id).OrderBy(c => c.Id, StringComparer.Ordinal).ToArray();
         if (Claims.Count == 0) throw new ArgumentException("a sweep needs at least one claim", nameof(claims));
