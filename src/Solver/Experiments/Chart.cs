@@ -107,11 +107,19 @@ public sealed class Chart
         if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_maxX - _minX);
         else if (_integerX) _plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
         if (_logY) _plot.Axes.Left.TickGenerator = LogTicks(_maxY - _minY);
+        // A span of a few ulps (equal values up to rounding) would ask the tick generators for ~1e16 ticks: widen it.
+        if (NearlyEmpty(_minX, _maxX)) _plot.Axes.SetLimitsX(_minX - Pad(_minX, _logX), _maxX + Pad(_maxX, _logX));
+        if (NearlyEmpty(_minY, _maxY)) _plot.Axes.SetLimitsY(_minY - Pad(_minY, _logY), _maxY + Pad(_maxY, _logY));
         _plot.ShowLegend(_legend);
         byte[] png = _plot.GetImageBytes(width, height, ImageFormat.Png);
         CellStore.WriteAtomically(Path.Combine(directory, fileName), png);
         return fileName;
     }
+
+    private static bool NearlyEmpty(double min, double max) =>
+        double.IsFinite(min) && double.IsFinite(max) && max - min <= 1e-9 * Math.Max(1, Math.Max(Math.Abs(min), Math.Abs(max)));
+
+    private static double Pad(double v, bool log) => log ? 0.5 : Math.Max(0.05 * Math.Abs(v), 1e-9);
 
     private static bool Usable(double v, bool log) => double.IsFinite(v) && (!log || v > 0);
     private double Tx(double v) => _logX ? Math.Log10(v) : v;
