@@ -27,10 +27,12 @@ public sealed class Chart
 
     /// <summary>
     /// Adds a series; <paramref name="low"/>/<paramref name="high"/> (optional) draw a bar from low to high at each x.
-    /// Non-positive values are left out on a log axis.
+    /// Non-positive values are left out on a log axis. <paramref name="connect"/>: lines between points;
+    /// <paramref name="markers"/>: a dot at each point (off for dense curves).
     /// </summary>
     public Chart Series(string legend, IReadOnlyList<double> x, IReadOnlyList<double> y,
-        IReadOnlyList<double>? low = null, IReadOnlyList<double>? high = null, bool connect = true, LinePattern? pattern = null)
+        IReadOnlyList<double>? low = null, IReadOnlyList<double>? high = null, bool connect = true, LinePattern? pattern = null,
+        bool markers = true)
     {
         if (x.Count != y.Count) throw new ArgumentException($"series '{legend}' has {x.Count} x values and {y.Count} y values");
         var xs = new List<double>();
@@ -57,7 +59,8 @@ public sealed class Chart
         if (xs.Count == 0) return this;
         var scatter = connect ? _plot.Add.Scatter(xs.ToArray(), ys.ToArray()) : _plot.Add.ScatterPoints(xs.ToArray(), ys.ToArray());
         scatter.LegendText = legend;
-        scatter.MarkerSize = 6;
+        scatter.MarkerSize = markers ? 6 : 0;
+        if (connect) scatter.LineWidth = markers ? 1.5f : 2f;
         if (pattern is { } p) scatter.LinePattern = p;
         if (lo.Count > 0)
         {

@@ -108,8 +108,8 @@ public sealed class C2Sandwich : Claim
             "number of measurements n", "tr H / (2 G)", logX: true);
         var byN = rows.GroupBy(r => r.Number("n")).OrderBy(g => g.Key).ToArray();
         var ns = byN.Select(g => g.Key).ToArray();
-        chart.Series("1 + delta (measured)", ns, byN.Select(g => 1 + g.Average(r => r.Number("delta"))).ToArray(), pattern: ScottPlot.LinePattern.Dashed);
-        chart.Series("1 - delta (measured)", ns, byN.Select(g => 1 - g.Average(r => r.Number("delta"))).ToArray(), pattern: ScottPlot.LinePattern.Dashed);
+        chart.Series("1 + delta (measured)", ns, byN.Select(g => 1 + g.Average(r => r.Number("delta"))).ToArray(), pattern: ScottPlot.LinePattern.Dashed, markers: false);
+        chart.Series("1 - delta (measured)", ns, byN.Select(g => 1 - g.Average(r => r.Number("delta"))).ToArray(), pattern: ScottPlot.LinePattern.Dashed, markers: false);
         foreach (var (point, shift) in new[] { ("random", 0.97), ("gd", 1.0), ("penalty", 1.03) })
         {
             var mine = rows.Where(r => r.Text("point") == point).ToArray();

@@ -140,7 +140,7 @@ public sealed class C3Minimum : Claim
             foreach (int rank in shape.Select(r => r.Integer("rank")).Distinct().Order())
                 AddMean(chart, $"balanced factorisation, rank {rank}", shape.Where(r => r.Text("factorisation") == "balanced" && r.Integer("rank") == rank), depths, 0);
             chart.Series("rank one: (d0 + dL + L - 2) / (L (d0 dL)^(1/L))", depths.Select(d => (double)d).ToArray(),
-                depths.Select(d => BalancedRatioRankOne(shape.Key.D0, shape.Key.DL, d)).ToArray(), pattern: ScottPlot.LinePattern.Dotted);
+                depths.Select(d => BalancedRatioRankOne(shape.Key.D0, shape.Key.DL, d)).ToArray(), pattern: ScottPlot.LinePattern.Dotted, markers: false);
             AddMean(chart, "flattest construction", shape.Where(r => r.Text("factorisation") == "flattest"), depths, -0.06);
             AddMean(chart, "penalty continuation (L-BFGS), random start", shape.Where(r => r.Text("factorisation").StartsWith("penalty", StringComparison.Ordinal)), depths, 0.0);
             AddMean(chart, "descent over changes of basis (E fixed)", shape.Where(r => r.Text("factorisation").StartsWith("fibre", StringComparison.Ordinal)), depths, 0.06);
