@@ -154,10 +154,10 @@ public sealed class C4Recovery : Claim
             v.Check(flatAtC <= RecoveredError, $"L = {depth}: flat recovers from n/(r(d0+dL)) = {c}: mean error {VerdictBuilder.F(flatAtC)} <= {RecoveredError}")
              .Check(whereNuclearRecovers.Length > 0 && flatWhereNuclear <= TrackingError,
                 $"L = {depth}: flat tracks nuclear: where nuclear recovers (n/(r(d0+dL)) >= {VerdictBuilder.F(firstRatio)}) flat's mean error is at most {VerdictBuilder.F(flatWhereNuclear)} <= {TrackingError}")
-             .Check(frobAtC >= 10 * Math.Max(flatAtC, 1e-3) && frobAtC >= 0.1,
-                $"L = {depth}: min-Frobenius far above flat where flat recovers ({VerdictBuilder.F(frobAtC)} vs {VerdictBuilder.F(flatAtC)})")
-             .Check(gdAtC >= 10 * Math.Max(flatAtC, 1e-3) && gdAtC >= 0.1,
-                $"L = {depth}: large-init gd far above flat where flat recovers ({VerdictBuilder.F(gdAtC)} vs {VerdictBuilder.F(flatAtC)})")
+             .Check(frobAtC >= 10 * flatAtC && frobAtC > RecoveredError,
+                $"L = {depth}: min-Frobenius far above flat where flat recovers: it has not recovered and is >= 10x flat ({VerdictBuilder.F(frobAtC)} vs {VerdictBuilder.F(flatAtC)})")
+             .Check(gdAtC >= 10 * flatAtC && gdAtC > RecoveredError,
+                $"L = {depth}: large-init gd far above flat where flat recovers: it has not recovered and is >= 10x flat ({VerdictBuilder.F(gdAtC)} vs {VerdictBuilder.F(flatAtC)})")
              .Check(flat[^1].Mean < flat[0].Mean, $"L = {depth}: flat error falls with n ({VerdictBuilder.F(flat[0].Mean)} -> {VerdictBuilder.F(flat[^1].Mean)})");
         }
         v.Number("min_frobenius_min_mean_err_at_ratio_ge_c", baselines["min-frobenius"].Where(p => p.Ratio >= c).Min(p => p.Mean));
