@@ -11,7 +11,7 @@ namespace Flatness.Bench;
 /// after warm-up, same thread count), printed as a markdown table of GFLOP/s and their ratio.
 /// Options: --sizes 64,128,... (square), --shapes 50x50x100000,... (m x k x n), --precision f32,f64,
 /// --threads T, --repeats R, --sample-ms S (least duration of one sample),
-/// --clock wall|cpu (cpu: the calling thread's CPU time, for single-threaded tuning on a loaded machine), and for tuning --kc/--mc/--nc (our blocking).
+/// --clock wall|cpu (cpu: the calling thread's CPU time, for single-threaded tuning on a loaded machine), and for tuning --set KC=384,MC=120,... (our GemmBlocking).
 /// </summary>
 internal static class GemmTable
 {
@@ -24,7 +24,7 @@ internal static class GemmTable
         var shapes = DefaultShapes.ToList();
         string[] precisions = ["f32", "f64"];
         int threads = Environment.ProcessorCount, repeats = 9;
-        int? kc = null, mc = null, nc = null;
+        var overrides = new List<(string Name, long Value)>();
         double sampleSeconds = 0.05;
         bool cpuClock = false;
         for (int i = 0; i < args.Length; i++)
@@ -47,9 +47,14 @@ internal static class GemmTable
                 case "--clock":
                     cpuClock = value switch { "cpu" => true, "wall" => false, _ => throw new ArgumentException("--clock is wall or cpu") };
                     break;
-                case "--kc": kc = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--mc": mc = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--nc": nc = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--set":
+                    foreach (string pair in value.Split(','))
+                    {
+                        string[] kv = pair.Split('=');
+                        if (kv.Length != 2) throw new ArgumentException($"--set takes Name=Value pairs, got '{pair}'");
+                        overrides.Add((kv[0], long.Parse(kv[1], CultureInfo.InvariantCulture)));
+                    }
+                    break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
             i++;
@@ -60,6 +65,7 @@ internal static class GemmTable
         Console.WriteLine($"OPENBLAS_CORETYPE: {Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
         Console.WriteLine($"{OpenBlas.Status}{(OpenBlas.IsAvailable ? $" ({OpenBlas.Config})" : "")}");
         Console.WriteLine($"ours: {Gemm.Isa}, f32 {Gemm.Blocking<float>()}, f64 {Gemm.Blocking<double>()}");
+        if (overrides.Count > 0) Console.WriteLine($"overrides: {string.Join(", ", overrides)}");
         Console.WriteLine($"threads: {threads} (both), repeats: {repeats}, median seconds per call, samples interleaved");
         Console.WriteLine();
         Console.WriteLine("| size | precision | ours GFLOP/s | OpenBLAS GFLOP/s | ratio | best-sample ratio |");
@@ -71,8 +77,8 @@ internal static class GemmTable
             {
                 string row = precision switch
                 {
-                    "f32" => Row<float>(m, k, n, threads, repeats, sampleSeconds, cpuClock, kc, mc, nc),
-                    "f64" => Row<double>(m, k, n, threads, repeats, sampleSeconds, cpuClock, kc, mc, nc),
+                    "f32" => Row<float>(m, k, n, threads, repeats, sampleSeconds, cpuClock, overrides),
+                    "f64" => Row<double>(m, k, n, threads, repeats, sampleSeconds, cpuClock, overrides),
                     _ => throw new ArgumentException($"precision '{precision}' is not f32 or f64"),
                 };
                 Console.WriteLine(row);
@@ -82,14 +88,19 @@ internal static class GemmTable
     }
 
     private static string Row<T>(int m, int k, int n, int threads, int repeats, double sampleSeconds, bool cpuClock,
-        int? kc, int? mc, int? nc)
+        List<(string Name, long Value)> overrides)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var random = new Random(7);
         T[] a = GemmBenchmark.RandomArray<T>(random, m * k), b = GemmBenchmark.RandomArray<T>(random, k * n);
         T[] ours = new T[m * n], theirs = new T[m * n];
-        var blocking = Gemm.Blocking<T>();
-        blocking = blocking with { KC = kc ?? blocking.KC, MC = mc ?? blocking.MC, NC = nc ?? blocking.NC };
+        var blocking = Gemm.Blocking<T>() with { };
+        foreach (var (name, value) in overrides)
+        {
+            var property = typeof(GemmBlocking).GetProperty(name)
+                ?? throw new ArgumentException($"GemmBlocking has no property '{name}'");
+            property.SetValue(blocking, Convert.ChangeType(value, property.PropertyType, CultureInfo.InvariantCulture));
+        }
         Action runOurs = () => Gemm.Compute(Op.None, Op.None, m, n, k, T.One, a, k, b, n, T.Zero, ours, n,
             Gemm.Isa, blocking, threads);
         Action runTheirs = () => OpenBlas.Gemm(Op.None, Op.None, m, n, k, T.One, a, k, b, n, T.Zero, theirs, n);

@@ -113,7 +113,7 @@ public class BaselineTests
     public void MinimumFrobeniusStaysFarFromALowRankTruth()
     {
         var p = Generators.Gaussian(20, 20, 2, 240, seed: 1);
-        double rel = RunMetrics.RelativeError(MinimumFrobenius.Solve(p).Solution, p.GroundTruth);
+        double rel = Rel.Error(MinimumFrobenius.Solve(p).Solution, p.GroundTruth);
         Assert.InRange(rel, 0.3, 0.5); // about 1 - n / (d_0 d_L) = 0.4
     }
 
@@ -125,7 +125,7 @@ public class BaselineTests
         var p = Generators.Basis(5, 4, 2, seed: 3, asCompletion: asCompletion);
         var result = NuclearNormMinimization.Solve(p);
         Assert.True(result.Converged);
-        Assert.True(RunMetrics.RelativeError(result.Solution, p.GroundTruth) < 1e-16);
+        Assert.True(Rel.Error(result.Solution, p.GroundTruth) < 1e-16);
     }
 
     [Fact]
@@ -134,9 +134,9 @@ public class BaselineTests
         var p = Generators.Gaussian(8, 8, 1, 60, seed: 4);
         var result = NuclearNormMinimization.Solve(p);
         Assert.True(result.Converged, $"not converged after {result.Iterations} iterations");
-        double rel = RunMetrics.RelativeError(result.Solution, p.GroundTruth);
+        double rel = Rel.Error(result.Solution, p.GroundTruth);
         Assert.True(rel < 1e-12, $"relative error {rel}");
-        Assert.True(MinimumFrobenius.Solve(p).Solution is var mf && RunMetrics.RelativeError(mf, p.GroundTruth) > 0.01);
+        Assert.True(MinimumFrobenius.Solve(p).Solution is var mf && Rel.Error(mf, p.GroundTruth) > 0.01);
     }
 
     [Fact]

@@ -81,6 +81,7 @@ public sealed class GpuGemmTests(GpuFixture fixture)
         CheckGemm<double>(opA, opB, 37, 29, 45, 16, 1e-13);
         CheckGemm<double>(opA, opB, 1, 70, 9, 16, 1e-13);
         CheckGemm<double>(opA, opB, 66, 3, 300, 16, 1e-13); // few tiles, long K: split-K path
+        CheckGemm<double>(opA, opB, 130, 140, 50, 16, 1e-13); // on a GPU: 16x16 threads, 128x128 tiles
     }
 
     [Theory]

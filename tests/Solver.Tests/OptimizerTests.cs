@@ -23,7 +23,7 @@ public class OptimizerTests
     private static (double Loss, double Trace, double RelativeError) Measure(SensingProblem p, OptimizerResult r)
     {
         var v = new ReferenceEvaluator(p).Evaluate(r.Layers.Layers, Quantities.Values);
-        return (v.Loss, v.Trace, RunMetrics.RelativeError(LayerMath.EndToEnd(r.Layers.Layers), p.GroundTruth));
+        return (v.Loss, v.Trace, Rel.Error(LayerMath.EndToEnd(r.Layers.Layers), p.GroundTruth));
     }
 
     [Fact]
@@ -211,6 +211,34 @@ public class OptimizerTests
         var none = new GradientDescent(new() { HistoryEvery = 0, MaxSteps = 0 }).Run(ev, Start(Over));
         Assert.Equal(0, none.Steps);
         Assert.Equal(Start(Over).Layers[1].Data, none.Layers.Layers[1].Data);
+    }
+
+    [Fact]
+    public void HistoryRowsFollowTheRun()
+    {
+        var ev = new ReferenceEvaluator(Under);
+        var penalty = new PenaltyContinuation(new() { HistoryEvery = 25 }).Run(ev, Start(Under));
+        var rows = penalty.History.Rows;
+        Assert.Equal(0, rows[0].Step);
+        Assert.Equal(penalty.Steps, rows[^1].Step);
+        Assert.True(rows.Zip(rows.Skip(1)).All(p => p.Second.Step > p.First.Step));
+        double mu0 = rows[0].Mu;
+        foreach (var row in rows)
+        {
+            double stages = Math.Log10(row.Mu / mu0);
+            Assert.Equal(Math.Round(stages), stages, 1e-9); // mu_0 10^k
+            Assert.Equal(row.Trace + row.Mu * row.Loss, row.Objective, 1e-9 * row.Objective);
+            Assert.True(double.IsNaN(row.LearningRate));
+            Assert.InRange(row.Trace / (2 * row.G), 0.3, 1.7);
+        }
+        Assert.Equal(penalty.FinalMu, rows[^1].Mu);
+        Assert.True(rows[^1].RelativeError < 1e-8);
+
+        var sgd = new LabelNoiseSgd(new() { HistoryEvery = 1000, MaxSteps = 5000, LearningRate = 0.01, Sigma = 0.5 }).Run(ev, Start(Under));
+        Assert.Equal(new long[] { 0, 1000, 2000, 3000, 4000, 5000 }, sgd.History.Rows.Select(r => r.Step));
+        Assert.All(sgd.History.Rows, r => Assert.Equal(0.01, r.LearningRate));
+        Assert.All(sgd.History.Rows, r => Assert.Equal(r.Loss, r.Objective, 1e-12));
+        Assert.True(sgd.History.Rows[^1].Trace < 0.5 * sgd.History.Rows[0].Trace);
     }
 
     [Fact]

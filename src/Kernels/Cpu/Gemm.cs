@@ -34,7 +34,7 @@ public static class Gemm
         set
         {
             if (value < 1)
-                throw new ArgumentOutOfRangeException(nameof(MaxThreads), value, "Gemm.MaxThreads must be at least 1");
+                throw new ArgumentOutOfRangeException(nameof(MaxThreads), $"Gemm.MaxThreads must be at least 1, got {value}");
             Volatile.Write(ref s_maxThreads, value);
         }
     }
@@ -63,7 +63,7 @@ public static class Gemm
             throw new NotSupportedException($"vector width {isa} is not accelerated on this machine");
         blocking.Validate(2 * Lanes<T>(isa));
         if (threads < 1)
-            throw new ArgumentOutOfRangeException(nameof(threads), threads, "thread count must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(threads), $"thread count must be at least 1, got {threads}");
         if (m == 0 || n == 0)
             return;
 
@@ -145,12 +145,12 @@ public static class Gemm
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc)
     {
         if (opA is not (Op.None or Op.Transpose))
-            throw new ArgumentOutOfRangeException(nameof(opA), opA, "opA must be Op.None or Op.Transpose");
+            throw new ArgumentOutOfRangeException(nameof(opA), $"opA must be Op.None or Op.Transpose, got {opA}");
         if (opB is not (Op.None or Op.Transpose))
-            throw new ArgumentOutOfRangeException(nameof(opB), opB, "opB must be Op.None or Op.Transpose");
-        if (m < 0) throw new ArgumentOutOfRangeException(nameof(m), m, "GEMM dimension m must be >= 0");
-        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), n, "GEMM dimension n must be >= 0");
-        if (k < 0) throw new ArgumentOutOfRangeException(nameof(k), k, "GEMM dimension k must be >= 0");
+            throw new ArgumentOutOfRangeException(nameof(opB), $"opB must be Op.None or Op.Transpose, got {opB}");
+        if (m < 0) throw new ArgumentOutOfRangeException(nameof(m), $"GEMM dimension m must be >= 0, got {m}");
+        if (n < 0) throw new ArgumentOutOfRangeException(nameof(n), $"GEMM dimension n must be >= 0, got {n}");
+        if (k < 0) throw new ArgumentOutOfRangeException(nameof(k), $"GEMM dimension k must be >= 0, got {k}");
         // Stored shapes (row-major): A is m x k or k x m, B is k x n or n x k, C is m x n.
         CheckOperand("A", nameof(lda), opA == Op.None ? m : k, opA == Op.None ? k : m, a.Length, lda, opA);
         CheckOperand("B", nameof(ldb), opB == Op.None ? k : n, opB == Op.None ? n : k, b.Length, ldb, opB);
@@ -160,8 +160,10 @@ public static class Gemm
     private static void CheckOperand(string name, string ldName, int rows, int cols, int length, int ld, Op op)
     {
         string stored = op == Op.None ? name : $"{name} (stored, before transposition)";
-        if (ld < cols || ld < 0)
-            throw new ArgumentOutOfRangeException(ldName, ld,
+        if (ld < 0)
+            throw new ArgumentOutOfRangeException(ldName, $"{ldName} = {ld} is negative");
+        if (ld < cols)
+            throw new ArgumentOutOfRangeException(ldName,
                 $"{ldName} = {ld} is smaller than the {cols} columns of {stored}, a {rows} x {cols} row-major matrix");
         if (rows == 0 || cols == 0) return;
         long needed = (long)(rows - 1) * ld + cols;

@@ -10,13 +10,12 @@ namespace Flatness.Kernels.Cpu;
 /// <param name="KC">depth of a packed block (shared dimension).</param>
 /// <param name="MC">rows of a packed block of A; a multiple of MR.</param>
 /// <param name="NC">columns of a packed panel of B; a multiple of NR.</param>
-/// <param name="DirectMaxWork">m*n*k at or below which op(B) = B is multiplied unpacked (no packing at all).</param>
-/// <param name="DirectMaxK">largest k for which the unpacked path is taken when A is small (tall-skinny products).</param>
-/// <param name="DirectMaxABytes">largest op(A) (in bytes) for which the unpacked path is taken when k is small.</param>
+/// <param name="DirectMaxWork">m*n*k at or below which (with k &lt;= KC) A is read in place rather than packed
+/// (the small-product path; B slivers are still copied, one at a time).</param>
 /// <param name="ParallelMinWork">m*n*k from which the work is split over threads.</param>
 public sealed record GemmBlocking(
     int MR, int NR, int KC, int MC, int NC,
-    long DirectMaxWork, int DirectMaxK, long DirectMaxABytes, long ParallelMinWork)
+    long DirectMaxWork, long ParallelMinWork)
 {
     /// <summary>The micro-kernel's tile height; every blocking uses it.</summary>
     public const int KernelRows = 6;
@@ -28,14 +27,12 @@ public sealed record GemmBlocking(
         int lanes = isa switch { GemmIsa.Vector512 => 64, GemmIsa.Vector256 => 32, _ => 16 } / size;
         int nr = 2 * lanes;
         // KC x NR sliver of B ~ half of L1; MC x KC block of A ~ a quarter to a half of L2.
-        int kc = size == 4 ? 256 : 256;
-        int mc = size == 4 ? 144 : 96;
+        int kc = 256;
+        int mc = 144;
         int nc = (4096 / nr) * nr;
         return new GemmBlocking(KernelRows, nr, kc, mc, nc,
-            DirectMaxWork: 64L * 64 * 64,
-            DirectMaxK: 512,
-            DirectMaxABytes: 128 * 1024,
-            ParallelMinWork: 48L * 48 * 48);
+            DirectMaxWork: 192L * 192 * 192,
+            ParallelMinWork: 64L * 64 * 64 + 1);
     }
 
     /// <summary>Throws when the blocking cannot drive the micro-kernel compiled for <paramref name="nr"/> columns.</summary>
@@ -51,7 +48,7 @@ public sealed record GemmBlocking(
             throw new ArgumentException($"GemmBlocking.MC must be a positive multiple of MR = {MR}, got {MC}");
         if (NC <= 0 || NC % NR != 0)
             throw new ArgumentException($"GemmBlocking.NC must be a positive multiple of NR = {NR}, got {NC}");
-        if (DirectMaxWork < 0 || DirectMaxK < 0 || DirectMaxABytes < 0 || ParallelMinWork < 0)
+        if (DirectMaxWork < 0 || ParallelMinWork < 0)
             throw new ArgumentException("GemmBlocking thresholds must be non-negative");
     }
 }

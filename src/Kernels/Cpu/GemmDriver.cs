@@ -6,7 +6,7 @@ namespace Flatness.Kernels.Cpu;
 
 /// <summary>
 /// The GEMM loops for one precision and vector width: the BLIS five-loop nest over packed blocks, the unpacked
-/// path for small or tall-skinny products, and the split of the rows (or columns) of C over worker threads.
+/// path for small products, and the split of the rows (or columns) of C over worker threads.
 /// Arguments are trusted (validated by <see cref="Gemm"/>); m, n, k &gt; 0 and alpha != 0.
 /// </summary>
 internal static unsafe class GemmDriver<T, TV, TSimd>
@@ -24,9 +24,7 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
         T beta, T* c, nint ldc, GemmBlocking blocking, int threads)
     {
         long work = (long)m * n * k;
-        bool direct = opB == Op.None
-            && (work <= blocking.DirectMaxWork
-                || (k <= blocking.DirectMaxK && (long)m * k * sizeof(T) <= blocking.DirectMaxABytes));
+        bool direct = work <= blocking.DirectMaxWork && k <= blocking.KC;
         var problem = new Problem(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, blocking, direct);
 
         bool splitColumns = n > m;
@@ -73,7 +71,7 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
         public void Run()
         {
             if (_direct)
-                Direct(_opA, M, N, _k, _alpha, _a, _lda, _b, _ldb, _beta, _c, _ldc);
+                Direct(_opA, _opB, M, N, _k, _alpha, _a, _lda, _b, _ldb, _beta, _c, _ldc);
             else
                 Packed(_opA, _opB, M, N, _k, _alpha, _a, _lda, _b, _ldb, _beta, _c, _ldc, _blocking);
         }
@@ -113,21 +111,27 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
             {
                 int kc = Math.Min(kcMax, k - pc);
                 T betaBlock = pc == 0 ? beta : T.One;
-                GemmPacking<T, TV, TSimd>.PackB(opB, opB == Op.None ? b + pc * ldb + jc : b + jc * ldb + pc,
-                    ldb, kc, nc, packedB);
+                T* bBlock = opB == Op.None ? b + pc * ldb + jc : b + jc * ldb + pc;
                 for (int ic = 0; ic < m; ic += blocking.MC)
                 {
                     int mc = Math.Min(blocking.MC, m - ic);
                     GemmPacking<T, TV, TSimd>.PackA(opA, opA == Op.None ? a + ic * lda + pc : a + pc * lda + ic,
                         lda, mc, kc, packedA);
-                    MacroKernel(mc, nc, kc, packedA, packedB, c + ic * ldc + jc, ldc, alpha, betaBlock);
+                    // The first block of A packs each sliver of B just before its tiles use it (hot in L1);
+                    // later blocks reuse the packed panel.
+                    MacroKernel(mc, nc, kc, packedA, packedB, ic == 0 ? bBlock : null, opB, ldb,
+                        c + ic * ldc + jc, ldc, alpha, betaBlock);
                 }
             }
         }
     }
 
-    /// <summary>All register tiles of one packed MC x KC block of A against one KC x NC panel of B.</summary>
-    private static void MacroKernel(int mc, int nc, int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta)
+    /// <summary>
+    /// All register tiles of one packed MC x KC block of A against one KC x NC panel of B; when
+    /// <paramref name="bSource"/> is given, each NR-column sliver of the panel is packed from it first.
+    /// </summary>
+    private static void MacroKernel(int mc, int nc, int kc, T* packedA, T* packedB, T* bSource, Op opB, nint ldb,
+        T* c, nint ldc, T alpha, T beta)
     {
         int nr = NR;
         var scalars = new Scalars<T>(alpha, beta);
@@ -135,19 +139,29 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
         {
             int cols = Math.Min(nr, nc - jr);
             T* bSliver = packedB + (nint)jr * kc;
+            if (bSource != null)
+                GemmPacking<T, TV, TSimd>.PackB(opB, opB == Op.None ? bSource + jr : bSource + jr * ldb, ldb, kc, cols,
+                    bSliver);
             for (int ir = 0; ir < mc; ir += MR)
             {
-                GemmMicroKernel<T, TV, TSimd>.Run<PackedPanels>(kc, packedA + (nint)ir * kc, 0, 0, bSliver, 0,
-                    c + ir * ldc + jr, ldc, Math.Min(MR, mc - ir), cols, &scalars);
+                int rows = Math.Min(MR, mc - ir);
+                if (rows > MR / 2)
+                    GemmMicroKernel<T, TV, TSimd>.Run<PackedPanels, FullHeight>(kc, packedA + (nint)ir * kc, 0, 0,
+                        bSliver, c + ir * ldc + jr, ldc, rows, cols, &scalars);
+                else
+                    GemmMicroKernel<T, TV, TSimd>.Run<PackedPanels, HalfHeight>(kc, packedA + (nint)ir * kc, 0, 0,
+                        bSliver, c + ir * ldc + jr, ldc, rows, cols, &scalars);
             }
         }
     }
 
     /// <summary>
-    /// C = alpha op(A) B + beta C reading A and B in place: for each NR-column sliver of B (kept in L1),
-    /// every MR-row sliver of A (kept in L1/L2). Only the last partial slivers are copied (zero-padded).
+    /// C = alpha op(A) op(B) + beta C without packing A (the small-product path): each NR-column sliver of op(B)
+    /// is copied into a contiguous, zero-padded buffer (cheap, and free of the cache-set conflicts of
+    /// power-of-two strides), then every MR-row sliver of A is read in place. Only the last rows of A
+    /// (fewer than MR) are copied, zero-padded.
     /// </summary>
-    private static void Direct(Op opA, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
+    private static void Direct(Op opA, Op opB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
         T beta, T* c, nint ldc)
     {
         int nr = NR;
@@ -161,25 +175,24 @@ internal static unsafe class GemmDriver<T, TV, TSimd>
             GemmPacking<T, TV, TSimd>.CopyEdgeRowsOfA(opA, opA == Op.None ? a + mFull * lda : a + mFull, lda,
                 m - mFull, k, edgeA);
         }
+        T* bSliver = (t_packedB ??= new Scratch()).Get<T>((nint)nr * k);
         for (int j = 0; j < n; j += nr)
         {
             int cols = Math.Min(nr, n - j);
-            T* bSliver = b + j;
-            nint bK = ldb;
-            if (cols < nr)
-            {
-                bSliver = (t_packedB ??= new Scratch()).Get<T>((nint)nr * k);
-                GemmPacking<T, TV, TSimd>.PackB(Op.None, b + j, ldb, k, cols, bSliver);
-                bK = nr;
-            }
+            GemmPacking<T, TV, TSimd>.PackB(opB, opB == Op.None ? b + j : b + j * ldb, ldb, k, cols, bSliver);
             for (int i = 0; i < mFull; i += MR)
             {
-                GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels>(k, opA == Op.None ? a + i * lda : a + i, aRow, aK,
-                    bSliver, bK, c + i * ldc + j, ldc, MR, cols, &scalars);
+                GemmMicroKernel<T, TV, TSimd>.Run<StridedA, FullHeight>(k, opA == Op.None ? a + i * lda : a + i,
+                    aRow, aK, bSliver, c + i * ldc + j, ldc, MR, cols, &scalars);
             }
-            if (edgeA != null)
+            if (edgeA != null && m - mFull > MR / 2)
             {
-                GemmMicroKernel<T, TV, TSimd>.Run<StridedPanels>(k, edgeA, k, 1, bSliver, bK,
+                GemmMicroKernel<T, TV, TSimd>.Run<StridedA, FullHeight>(k, edgeA, k, 1, bSliver,
+                    c + mFull * ldc + j, ldc, m - mFull, cols, &scalars);
+            }
+            else if (edgeA != null)
+            {
+                GemmMicroKernel<T, TV, TSimd>.Run<StridedA, HalfHeight>(k, edgeA, k, 1, bSliver,
                     c + mFull * ldc + j, ldc, m - mFull, cols, &scalars);
             }
         }

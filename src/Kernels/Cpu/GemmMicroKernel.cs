@@ -1,10 +1,12 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
 namespace Flatness.Kernels.Cpu;
 
-/// <summary>How the micro-kernel walks its operands: packed panels (compile-time strides) or strided views.</summary>
+/// <summary>How the micro-kernel reads A: a packed sliver (compile-time strides) or in place (run-time strides).
+/// B is always a packed sliver.</summary>
 internal interface IPanelLayout
 {
     static abstract bool Packed { get; }
@@ -19,10 +21,26 @@ internal readonly struct PackedPanels : IPanelLayout
     public static bool Packed => true;
 }
 
-/// <summary>Operands read in place: A element (r, p) at <c>r * aRow + p * aK</c>, B element (p, j) at <c>p * bK + j</c>.</summary>
-internal readonly struct StridedPanels : IPanelLayout
+/// <summary>A read in place, element (r, p) at <c>r * aRow + p * aK</c>; B packed as for <see cref="PackedPanels"/>.</summary>
+internal readonly struct StridedA : IPanelLayout
 {
     public static bool Packed => false;
+}
+
+/// <summary>How many rows of the tile the kernel computes: all six, or the first three (edge slivers of 1-3 rows).</summary>
+internal interface ITileHeight
+{
+    static abstract bool Full { get; }
+}
+
+internal readonly struct FullHeight : ITileHeight
+{
+    public static bool Full => true;
+}
+
+internal readonly struct HalfHeight : ITileHeight
+{
+    public static bool Full => false;
 }
 
 /// <summary>alpha and beta of a GEMM call, handed to the micro-kernel by address.</summary>
@@ -46,21 +64,24 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
     public static int NR => 2 * TSimd.Count;
 
     /// <summary>
-    /// C[0..rows, 0..cols] = alpha * (A B) + beta * C with A rows x kc and B kc x cols (padded to MR x NR where
-    /// the layout needs it). beta = 0 never reads C. Strides are ignored for <see cref="PackedPanels"/>.
+    /// C[0..rows, 0..cols] = alpha * (A B) + beta * C with A an MR x kc sliver (packed, or in place with strides
+    /// aRow, aK; rows past <paramref name="rows"/> must be readable) and B a packed kc x NR sliver (zero-padded past
+    /// <paramref name="cols"/>). beta = 0 never reads C. The strides are ignored for <see cref="PackedPanels"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TLayout>(int kc, T* a, nint aRow, nint aK, T* b, nint bK,
+    public static void Run<TLayout, THeight>(int kc, T* a, nint aRow, nint aK, T* b,
         T* c, nint ldc, int rows, int cols, Scalars<T>* scalars)
         where TLayout : struct, IPanelLayout
+        where THeight : struct, ITileHeight
     {
+        Debug.Assert(THeight.Full ? rows <= MR : rows <= MR / 2);
         if (TLayout.Packed)
         {
             aRow = 1;
             aK = MR;
-            bK = NR;
         }
         nint w = TSimd.Count;
+        nint bK = 2 * w;
         // Rows 0-2 of the A sliver from a, rows 3-5 from a3: six addresses from two pointers and two strides.
         nint a2 = 2 * aRow;
         T* a3 = TLayout.Packed ? null : a + 3 * aRow; // packed rows 3-5 sit at a + 3..5: no second pointer
@@ -85,13 +106,13 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
             // Unrolled by four: constant offsets, one pointer update per four steps.
             for (; p + 4 <= kc; p += 4)
             {
-                Step<TLayout>(a, 0, a, 1, 2, b, 0, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                Step<TLayout, THeight>(a, 0, a, 1, 2, b, 0, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
                     ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-                Step<TLayout>(a, MR, a, 1, 2, b, 2 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                Step<TLayout, THeight>(a, MR, a, 1, 2, b, 2 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
                     ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-                Step<TLayout>(a, 2 * MR, a, 1, 2, b, 4 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                Step<TLayout, THeight>(a, 2 * MR, a, 1, 2, b, 4 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
                     ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
-                Step<TLayout>(a, 3 * MR, a, 1, 2, b, 6 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+                Step<TLayout, THeight>(a, 3 * MR, a, 1, 2, b, 6 * w, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
                     ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
                 a += 4 * MR;
                 b += 8 * w;
@@ -99,7 +120,7 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
         }
         for (; p < kc; p++)
         {
-            Step<TLayout>(a, 0, TLayout.Packed ? a : a3, aRow, a2, b, 0, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
+            Step<TLayout, THeight>(a, 0, TLayout.Packed ? a : a3, aRow, a2, b, 0, w, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21,
                 ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             a += aK;
             if (!TLayout.Packed) a3 += aK;
@@ -168,10 +189,11 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
     /// they fold into the addressing.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step<TLayout>(T* a, nint off, T* a3, nint aRow, nint a2, T* b, nint bOff, nint w,
+    private static void Step<TLayout, THeight>(T* a, nint off, T* a3, nint aRow, nint a2, T* b, nint bOff, nint w,
         ref TV c00, ref TV c01, ref TV c10, ref TV c11, ref TV c20, ref TV c21,
         ref TV c30, ref TV c31, ref TV c40, ref TV c41, ref TV c50, ref TV c51)
         where TLayout : struct, IPanelLayout
+        where THeight : struct, ITileHeight
     {
         TV b0 = TSimd.Load(b + bOff);
         TV b1 = TSimd.Load(b + bOff + w);
@@ -184,6 +206,7 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
         av = TSimd.Broadcast(a + off + a2);
         c20 = TSimd.MultiplyAdd(av, b0, c20);
         c21 = TSimd.MultiplyAdd(av, b1, c21);
+        if (!THeight.Full) return;
         av = TSimd.Broadcast(TLayout.Packed ? a + off + 3 : a3);
         c30 = TSimd.MultiplyAdd(av, b0, c30);
         c31 = TSimd.MultiplyAdd(av, b1, c31);

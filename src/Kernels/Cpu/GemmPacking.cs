@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Flatness.Kernels.Cpu;
 
@@ -91,6 +92,13 @@ internal static unsafe class GemmPacking<T, TV, TSimd>
                 {
                     for (int p = 0; p < kc; p++, s += ldb, d += nr)
                     {
+                        // Slivers are packed one at a time, each reading a short run of every row of B:
+                        // fetch the run two slivers ahead, which the hardware prefetcher would not.
+                        if (Sse.IsSupported)
+                        {
+                            Sse.Prefetch0(s + 2 * nr);
+                            Sse.Prefetch0((byte*)(s + 3 * nr) - 1);
+                        }
                         TSimd.Store(d, TSimd.Load(s));
                         TSimd.Store(d + w, TSimd.Load(s + w));
                     }

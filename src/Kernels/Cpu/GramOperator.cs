@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Flatness.Kernels.Cpu;
 
@@ -49,7 +50,9 @@ public readonly record struct GramLayout
 /// S*(G) = Acc + Acc^T with Acc = sum_{a&lt;=c} w_ac C_ac, w_ac = G[a,c] for a &lt; c and G[a,a]/2 on the diagonal (G symmetric);
 /// (M vec E)_a = sum_{c&gt;=a} C_ac E_c + sum_{c&lt;a} C_ca^T E_c, E_c the rows of E, for the loss
 /// (1/n)||X vec E - b||^2 = vec(E)^T M vec(E) - 2 vec(E)^T (X^T b / n) + b^T b / n and its gradient 2 (M vec E - X^T b / n).
-/// The blocks are split among worker threads, each with private accumulators for S* and M vec E.
+/// The blocks are split among worker threads, each with private accumulators for S* and M vec E; each block is
+/// read once from memory: S and S* by TensorPrimitives over the whole block, M vec(E) by
+/// <see cref="GramBlockKernel{T, TV, TSimd}"/> from cache.
 /// </para>
 /// </summary>
 public static class GramOperator
@@ -140,9 +143,9 @@ public static class GramOperator
         if (workspace.Length < workers * perWorker)
             throw new ArgumentException($"workspace has {workspace.Length} elements, the pass needs {workers * perWorker}", nameof(workspace));
 
-        var pass = new Pass<T>(layout, k, hs, sOut, gs, e, workspace, perWorker, workers);
-        if (workers == 1) pass.Run(0);
-        else Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, pass.Run);
+        var pass = new Pass<T>(layout, k, hs, sOut, gs, e, workspace, perWorker);
+        if (workers == 1) pass.Execute(0, 1);
+        else WorkerPool.Shared.Run(pass, workers);
 
         // Reduce the private accumulators of the workers.
         var ws = workspace.Span;
@@ -175,61 +178,65 @@ public static class GramOperator
         }
     }
 
-    /// <summary>The state of one pass; <see cref="Run"/> is one worker's share of the blocks.</summary>
+    /// <summary>The state of one pass; <see cref="Execute"/> runs one worker's share of the blocks.</summary>
     private sealed class Pass<T>(GramLayout layout, ReadOnlyMemory<T> k, ReadOnlyMemory<T> hs, Memory<T> sOut,
-        ReadOnlyMemory<T> gs, ReadOnlyMemory<T> e, Memory<T> workspace, int perWorker, int workers)
+        ReadOnlyMemory<T> gs, ReadOnlyMemory<T> e, Memory<T> workspace, int perWorker) : IParallelJob
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        public void Run(int worker)
+        public void Execute(int worker, int workers)
+        {
+            switch (Gemm.Isa)
+            {
+                case GemmIsa.Vector512: Run<Vector512<T>, Simd512<T>>(worker, workers); break;
+                case GemmIsa.Vector256: Run<Vector256<T>, Simd256<T>>(worker, workers); break;
+                default: Run<Vector128<T>, Simd128<T>>(worker, workers); break;
+            }
+        }
+
+        private unsafe void Run<TV, TSimd>(int worker, int workers)
+            where TV : unmanaged
+            where TSimd : struct, ISimd<T, TV>
         {
             int dL = layout.OutputDim, d0 = layout.InputDim, blockLength = layout.BlockLength;
             int nh = hs.Length / blockLength, ng = gs.Length / (dL * dL);
             bool loss = !e.IsEmpty;
+            var own = workspace.Span.Slice(worker * perWorker, perWorker);
+            own.Clear();
             var kSpan = k.Span;
             var hSpan = hs.Span;
             var sSpan = sOut.Span;
             var gSpan = gs.Span;
-            var eSpan = e.Span;
-            var own = workspace.Span.Slice(worker * perWorker, perWorker);
-            own.Clear();
-            var acc = own[..(ng * blockLength)];
-            var y = own.Slice(ng * blockLength, dL * d0);
+            T half = T.One / (T.One + T.One);
 
             int first = (int)((long)layout.BlockCount * worker / workers);
             int last = (int)((long)layout.BlockCount * (worker + 1) / workers);
             int a = 0;
             while (layout.Block(a, dL - 1) < first) a++;
             int c = first - layout.Block(a, a) + a;
-            T half = T.One / (T.One + T.One);
-            for (int p = first; p < last; p++)
+
+            fixed (T* kp = kSpan, ep = e.Span, wp = own)
             {
-                var block = kSpan.Slice(p * blockLength, blockLength);
-                for (int l = 0; l < nh; l++)
+                T* y = wp + (nint)ng * blockLength;
+                for (int p = first; p < last; p++)
                 {
-                    T v = TensorPrimitives.Dot(block, hSpan.Slice(l * blockLength, blockLength));
-                    sSpan[l * dL * dL + a * dL + c] = v;
-                    sSpan[l * dL * dL + c * dL + a] = v;
-                }
-                for (int l = 0; l < ng; l++)
-                {
-                    T w = gSpan[l * dL * dL + a * dL + c];
-                    if (a == c) w *= half;
-                    var target = acc.Slice(l * blockLength, blockLength);
-                    TensorPrimitives.MultiplyAdd(block, w, target, target);
-                }
-                if (loss)
-                {
-                    var ec = eSpan.Slice(c * d0, d0);
-                    var ya = y.Slice(a * d0, d0);
-                    var yc = y.Slice(c * d0, d0);
-                    for (int b = 0; b < d0; b++)
+                    var block = kSpan.Slice(p * blockLength, blockLength);
+                    for (int l = 0; l < nh; l++)
                     {
-                        var rowB = block.Slice(b * d0, d0);
-                        ya[b] += TensorPrimitives.Dot(rowB, ec);
-                        if (a != c) TensorPrimitives.MultiplyAdd(rowB, eSpan[a * d0 + b], yc, yc);
+                        T v = TensorPrimitives.Dot(block, hSpan.Slice(l * blockLength, blockLength));
+                        sSpan[l * dL * dL + a * dL + c] = v;
+                        sSpan[l * dL * dL + c * dL + a] = v;
                     }
+                    for (int l = 0; l < ng; l++)
+                    {
+                        T w = gSpan[l * dL * dL + a * dL + c];
+                        var target = own.Slice(l * blockLength, blockLength);
+                        TensorPrimitives.MultiplyAdd(block, a == c ? w * half : w, target, target);
+                    }
+                    if (loss)
+                        GramBlockKernel<T, TV, TSimd>.LossRows(kp + (nint)p * blockLength, d0,
+                            ep + (nint)c * d0, ep + (nint)a * d0, y + (nint)a * d0, a != c ? y + (nint)c * d0 : null);
+                    if (++c == dL) { a++; c = a; }
                 }
-                if (++c == dL) { a++; c = a; }
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using ILGPU;
+using ILGPU.Runtime;
 
 namespace Flatness.Kernels.Gpu;
 
@@ -57,12 +58,14 @@ internal static class GemmKernel<T> where T : unmanaged, INumber<T>
     /// <summary>Row pitch of a shared slice: the widest tile plus one (no bank conflicts on transposing stores).</summary>
     private const int MaxPitch = 8 * MaxTd + 1;
 
-    public static void Tiled(GemmArgs<T> p, ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> w)
+    /// <param name="threadsPerSide">Td, a specialised value: each launch geometry is compiled with Td as a constant,
+    /// so the register-tile offsets and load counts fold into immediates.</param>
+    public static void Tiled(SpecializedValue<int> threadsPerSide, GemmArgs<T> p, ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> w)
     {
         var sa = SharedMemory.Allocate<T>(Bk * MaxPitch);
         var sb = SharedMemory.Allocate<T>(Bk * MaxPitch);
 
-        int td = p.Td;
+        int td = threadsPerSide.Value;
         int threads = td * td;
         int tile = 8 * td;
         int pitch = tile + 1;
@@ -131,6 +134,7 @@ internal static class GemmKernel<T> where T : unmanaged, INumber<T>
             if (kk0 >= p.KTiles * Bk) { kk0 = 0; seg++; }
         }
 
+        p.Td = td;
         int r = row0 + ty;
         int cb = col0 + tx;
         StoreRow(p, c, w, batch, split, r, cb, c0);

@@ -112,9 +112,7 @@ public sealed class GpuContext : IDisposable
         Context? context = null;
         try
         {
-            int warp = Math.Min(cpuThreads, 32);
-            var cpuDevice = new CPUDevice(warp, cpuThreads / warp, 1);
-            context = Context.Create(builder => builder.Cuda().OpenCL().CPU(cpuDevice).EnableAlgorithms().Optimize(OptimizationLevel.O2));
+            context = Context.Create(builder => Devices(builder, cpuThreads).EnableAlgorithms().Optimize(OptimizationLevel.O2));
             var device = Choose(context, kind)
                 ?? throw new GpuUnavailableException($"no {KindName(kind)} accelerator found (ILGPU sees: {string.Join(", ", context.Devices.Select(d => $"{d.AcceleratorType} {d.Name}"))})");
             var accelerator = device is CPUDevice cpu
@@ -138,6 +136,13 @@ public sealed class GpuContext : IDisposable
             context?.Dispose();
             throw new GpuUnavailableException($"the {KindName(kind)} accelerator failed to start: {e.Message}", e);
         }
+    }
+
+    /// <summary>CUDA and OpenCL devices, and a CPU accelerator with groups of <paramref name="cpuThreads"/> threads.</summary>
+    private static Context.Builder Devices(Context.Builder builder, int cpuThreads)
+    {
+        int warp = Math.Min(cpuThreads, 32);
+        return builder.Cuda().OpenCL().CPU(new CPUDevice(warp, cpuThreads / warp, 1));
     }
 
     private static string KindName(GpuKind kind) => kind switch
@@ -176,7 +181,7 @@ public sealed class GpuContext : IDisposable
     {
         try
         {
-            using var context = Context.Create(builder => builder.Cuda().OpenCL().CPU());
+            using var context = Context.Create(builder => Devices(builder, CpuThreadsPerGroup));
             return context.Devices.Select(Describe).ToArray();
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -8,14 +8,15 @@ namespace Flatness.Kernels.Gpu;
 /// <summary>
 /// The device kernels for one element type on one accelerator: compiled once (in the constructor), then launched
 /// on the accelerator's default stream, so consecutive calls run in order without host synchronisation.
-/// Shapes are checked here, at the public boundary; kernels trust them.
+/// Shapes are checked here, at the public boundary; kernels trust them. Not thread-safe: the split-K workspace and
+/// the reduction partials are shared, so one thread drives a context at a time.
 /// </summary>
 public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly GpuContext _context;
     private readonly Accelerator _acc;
     // Each kernel is compiled on its first launch and kept (compilation is the expensive part).
-    private readonly Kernel<Action<KernelConfig, GemmArgs<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>> _gemm;
+    private readonly Kernel<Action<KernelConfig, SpecializedValue<int>, GemmArgs<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>> _gemm;
     private readonly Kernel<Action<Index1D, GemmArgs<T>, ArrayView<T>, ArrayView<T>>> _reduceSplits;
     private readonly Kernel<Action<Index1D, T, ArrayView<T>, T, ArrayView<T>, ArrayView<T>>> _axpby;
     private readonly Kernel<Action<KernelConfig, ArrayView<T>, long, ArrayView<T>, long, int, long, T, ArrayView<T>, int>> _dotStage;
@@ -36,7 +37,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         _context = context;
         _acc = context.Accelerator;
         string where = $"{typeof(T).Name} kernel for {context.Name}";
-        _gemm = new(where, () => _acc.LoadStreamKernel<GemmArgs<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>(GemmKernel<T>.Tiled));
+        _gemm = new(where, () => _acc.LoadStreamKernel<SpecializedValue<int>, GemmArgs<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>>(GemmKernel<T>.Tiled));
         _reduceSplits = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, GemmArgs<T>, ArrayView<T>, ArrayView<T>>(GemmKernel<T>.ReduceSplits));
         _axpby = new(where, () => _acc.LoadAutoGroupedStreamKernel<Index1D, T, ArrayView<T>, T, ArrayView<T>, ArrayView<T>>(VectorKernels<T>.Axpby));
         _dotStage = new(where, () => _acc.LoadStreamKernel<ArrayView<T>, long, ArrayView<T>, long, int, long, T, ArrayView<T>, int>(VectorKernels<T>.DotStage));
@@ -199,7 +200,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
             w = _workspace.View;
         }
-        _gemm.Get()(new KernelConfig((int)launchGroups, p.Td * p.Td), p, a.View, b.View, c.View, w);
+        _gemm.Get()(new KernelConfig((int)launchGroups, p.Td * p.Td), SpecializedValue.New(p.Td), p, a.View, b.View, c.View, w);
         if (splits > 1)
             _reduceSplits.Get()((int)((long)p.Batch * p.M * p.N), p, c.View, w);
     }

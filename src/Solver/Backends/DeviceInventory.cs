@@ -77,9 +77,20 @@ public static class DeviceInventory
     public static DeviceReport Take(string precision = "f64")
     {
         var auto = TypicalProblems
-            .Select(p => new AutoExample(p.Label, p.Kind, p.Count, p.Dims, precision,
-                EvaluatorSelector.Choose(p.Kind, p.Count, p.Dims, "auto", "auto", precision)))
+            .Select(p => new AutoExample(p.Label, p.Kind, p.Count, p.Dims, precision, AutoChoice(p.Kind, p.Count, p.Dims, precision)))
             .ToArray();
         return new DeviceReport(Cpu(), Accelerators, Probe.Value.Error, auto);
+    }
+
+    private static Choice AutoChoice(MeasurementKind kind, int count, int[] dims, string precision)
+    {
+        try
+        {
+            return EvaluatorSelector.Choose(kind, count, dims, "auto", "auto", precision);
+        }
+        catch (InvalidOperationException e)
+        {
+            return new Choice("none", "-", precision, e.Message);
+        }
     }
 }

@@ -83,9 +83,20 @@ public static class EvaluatorSelector
         }
         if (GpuSelection.IsGpu(backend))
             return GpuSelection.Choose(kind, count, dims, backend, path, precision, expectedEvaluations);
-        var cpu = ChooseCpu(kind, count, dims, path, precision, expectedEvaluations, machine ?? MachineModel.Cpu(precision));
-        // "auto" moves to a GPU (CUDA or OpenCL) when one is present and the cost model says it is faster.
-        return backend == "auto" && machine is null ? GpuSelection.PreferGpu(kind, count, dims, cpu, expectedEvaluations) : cpu;
+        // "auto" moves to a GPU (CUDA or OpenCL) when one is present and the cost model says it is faster,
+        // or when no CPU path fits in memory but the GPU's does.
+        bool mayUseGpu = backend == "auto" && machine is null;
+        Choice cpu;
+        try
+        {
+            cpu = ChooseCpu(kind, count, dims, path, precision, expectedEvaluations, machine ?? MachineModel.Cpu(precision));
+        }
+        catch (InvalidOperationException e) when (mayUseGpu)
+        {
+            return GpuSelection.WhenCpuDoesNotFit(kind, count, dims, path, precision, expectedEvaluations, e.Message)
+                ?? throw new InvalidOperationException(e.Message, e);
+        }
+        return mayUseGpu ? GpuSelection.PreferGpu(kind, count, dims, cpu, expectedEvaluations) : cpu;
     }
 
     private static Choice ChooseCpu(MeasurementKind kind, int count, IReadOnlyList<int> dims, string path, string precision,

@@ -145,4 +145,18 @@ public static class GpuSelection
             Reason = string.Create(CultureInfo.InvariantCulture, $"{gpu.Path} on {device.Name} (about {tGpu:G3} s vs {tCpu:G3} s on the CPU {cpu.Path} path); {gpu.Reason}"),
         };
     }
+
+    /// <summary>The GPU choice when no CPU path fits in memory: a CUDA or OpenCL device whose memory holds the
+    /// cheapest fitting path, or null.</summary>
+    public static Choice? WhenCpuDoesNotFit(MeasurementKind kind, int count, IReadOnlyList<int> dims, string path, string precision,
+        long evaluations, string cpuProblem, GpuDeviceInfo? device = null)
+    {
+        device ??= DeviceInventory.BestAccelerator(GpuKind.Auto);
+        if (device is null || device.Kind == GpuKind.Cpu) return null;
+        string backend = device.Kind == GpuKind.Cuda ? "ilgpu-cuda" : "ilgpu-opencl";
+        var gpu = Choose(kind, count, dims, backend, path, precision, evaluations, device);
+        int bytes = precision == "f32" ? 4 : 8;
+        if (Cost(gpu.Path, kind, count, dims, bytes).MemoryBytes > Model(device, precision).MemoryBudgetBytes) return null;
+        return gpu with { Reason = $"{gpu.Path} on {device.Name}: the CPU cannot hold it ({cpuProblem}); {gpu.Reason}" };
+    }
 }

@@ -4,7 +4,7 @@ using Flatness.Kernels.Cpu;
 namespace Flatness.Solver.Benchmarking;
 
 /// <summary>The timing of one square GEMM, C = A B with A, B, C all size x size.</summary>
-/// <param name="Backend">where it ran ("cpu").</param>
+/// <param name="Backend">where it ran ("cpu", or "ilgpu-cuda", "ilgpu-opencl", "ilgpu-cpu").</param>
 /// <param name="Precision">"f32" or "f64".</param>
 /// <param name="Size">n of the n x n operands.</param>
 /// <param name="Threads">most threads the product could use.</param>
@@ -13,14 +13,15 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="SecondsMin">fastest sample, seconds per product.</param>
 /// <param name="SecondsMax">slowest sample, seconds per product.</param>
 /// <param name="Gflops">2 n^3 / SecondsMedian, in 10^9 floating-point operations per second.</param>
+/// <param name="Kernel">what ran (for "cpu": the vector width of the micro-kernel).</param>
 public sealed record GemmBenchmarkResult(string Backend, string Precision, int Size, int Threads, int Repeats,
-    double SecondsMedian, double SecondsMin, double SecondsMax, double Gflops);
+    double SecondsMedian, double SecondsMin, double SecondsMax, double Gflops, string Kernel);
 
 /// <summary>Times the GEMM kernel of a backend on square products (median of repeated runs after warm-up).</summary>
 public static class GemmBenchmark
 {
     /// <summary>Backends this build can time.</summary>
-    public static IReadOnlyList<string> Backends { get; } = ["cpu"];
+    public static IReadOnlyList<string> Backends { get; } = ["cpu", .. IlgpuGemmBenchmark.Backends];
 
     /// <summary>Precisions, as spelt on the command line and in results.</summary>
     public static IReadOnlyList<string> Precisions { get; } = ["f32", "f64"];
@@ -28,13 +29,14 @@ public static class GemmBenchmark
     public static GemmBenchmarkResult Run(int size, string precision, int threads, int repeats, string backend = "cpu")
     {
         if (size < 1)
-            throw new ArgumentOutOfRangeException(nameof(size), size, "GEMM benchmark size must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(size), $"GEMM benchmark size must be at least 1, got {size}");
         if (threads < 1)
-            throw new ArgumentOutOfRangeException(nameof(threads), threads, "thread count must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(threads), $"thread count must be at least 1, got {threads}");
         if (repeats < 1)
-            throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be at least 1, got {repeats}");
         if (!Backends.Contains(backend))
             throw new NotSupportedException($"GEMM backend '{backend}' is not available (known: {string.Join(", ", Backends)})");
+        if (backend != "cpu") return IlgpuGemmBenchmark.Run(size, precision, repeats, backend);
         return precision switch
         {
             "f32" => RunCpu<float>(size, precision, threads, repeats),
@@ -56,7 +58,8 @@ public static class GemmBenchmark
                 () => Gemm.Compute(Op.None, Op.None, size, size, size, T.One, a, size, b, size, T.Zero, c, size),
                 repeats);
             return new GemmBenchmarkResult("cpu", precision, size, threads, repeats, timing.MedianSeconds,
-                timing.MinSeconds, timing.MaxSeconds, Flops(size, size, size) / timing.MedianSeconds * 1e-9);
+                timing.MinSeconds, timing.MaxSeconds, Flops(size, size, size) / timing.MedianSeconds * 1e-9,
+                $"{Gemm.Isa}, {Gemm.Blocking<T>().MR}x{Gemm.Blocking<T>().NR} micro-kernel");
         }
         finally
         {

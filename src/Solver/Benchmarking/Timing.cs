@@ -34,7 +34,7 @@ public static class Timing
         if (actions.Count == 0)
             throw new ArgumentException("nothing to time: the list of actions is empty", nameof(actions));
         if (repeats < 1)
-            throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "repeats must be at least 1");
+            throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be at least 1, got {repeats}");
         if (!(warmupSeconds >= 0) || !(minSampleSeconds >= 0))
             throw new ArgumentOutOfRangeException(nameof(warmupSeconds), "warm-up and sample durations must be >= 0");
 

@@ -46,7 +46,7 @@ public static class Initializers
         InitKind.Gaussian => Gaussian(dims, scale, seed),
         InitKind.Orthogonal => Orthogonal(dims, scale, seed),
         InitKind.SmallBalanced => SmallBalanced(dims, scale, seed),
-        InitKind.File => throw new ArgumentException("a file initialisation needs its layers: use FromLayers", nameof(kind)),
+        InitKind.File => throw new ArgumentException("a file initialisation reads its layers: use FromFile", nameof(kind)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), $"unknown initialisation {kind}"),
     };
 
@@ -111,18 +111,11 @@ public static class Initializers
         return new Factorization(layers);
     }
 
-    /// <summary>Checks that given layers (e.g. read from a file) chain and match the problem's d_L x d_0, and are finite.</summary>
-    public static Factorization FromLayers(IReadOnlyList<Matrix<double>> layers, int inputDim, int outputDim, string source = "layers")
-    {
-        var f = new Factorization(layers);
-        if (f.InputDim != inputDim || f.OutputDim != outputDim)
-            throw new ArgumentException(
-                $"{source}: the end-to-end matrix is {f.OutputDim}x{f.InputDim} but the problem is {outputDim}x{inputDim}");
-        for (int j = 0; j < f.Depth; j++)
-            if (!f.Layers[j].Data.All(double.IsFinite))
-                throw new ArgumentException($"{source}: W{j + 1} has a non-finite entry");
-        return f.Clone();
-    }
+    /// <summary>
+    /// Layers W1 .. WL read from an .npz file (<see cref="ProblemFiles.LoadLayers(string, SensingProblem)"/>: they must chain,
+    /// be finite and match the problem's d_L x d_0).
+    /// </summary>
+    public static Factorization FromFile(string path, SensingProblem problem) => ProblemFiles.LoadLayers(path, problem);
 
     /// <summary>A rows x cols matrix (rows &gt;= cols) with orthonormal columns: Gram–Schmidt, twice, on a Gaussian matrix.</summary>
     internal static Matrix<double> OrthonormalColumns(int rows, int cols, NormalSampler rng)

@@ -29,7 +29,7 @@ internal static class DescentLoop
         int backoffs = 0;
         long step = 0;
         StopReason reason;
-        tracker.Record(0, x, current.Value, lr, mu, current.Evaluation);
+        tracker.Record(0, x, current.Value, lr, mu);
 
         while (true)
         {
@@ -81,7 +81,7 @@ internal static class DescentLoop
             x = trialX;
             current = trial;
             best = Math.Min(best, current.Value);
-            if (tracker.HistoryDue(step)) tracker.Record(step, x, current.Value, backtracking ? trialLr : lr, mu, current.Evaluation);
+            if (tracker.HistoryDue(step)) tracker.Record(step, x, current.Value, backtracking ? trialLr : lr, mu);
             tracker.Report(step, current.Evaluation.Loss, current.Value);
             if (options.ObjectiveTolerance > 0
                 && Math.Abs(previous - current.Value) <= options.ObjectiveTolerance * Math.Max(Math.Abs(previous), Math.Abs(current.Value)))
@@ -91,7 +91,7 @@ internal static class DescentLoop
             }
         }
 
-        tracker.Record(step, x, current.Value, backtracking ? trialLr : lr, mu, current.Evaluation);
+        tracker.Record(step, x, current.Value, backtracking ? trialLr : lr, mu);
         tracker.Report(step, current.Evaluation.Loss, current.Value, final: true);
         return new OptimizerResult
         {

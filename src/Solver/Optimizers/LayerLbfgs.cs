@@ -47,7 +47,7 @@ internal sealed class LayerLbfgs(RunTracker tracker, OptimizerOptions options)
             if (known is null) Evaluations++;
             LastLoss = known?.Loss ?? objective.Evaluator.Evaluate(buffer, Quantities.Loss).Loss;
             lossReached = stopOnLoss && tracker.LossReached(LastLoss);
-            if (tracker.HistoryDue(Steps)) tracker.Record(Steps, buffer, it.Value, double.NaN, mu, known);
+            if (tracker.HistoryDue(Steps)) tracker.Record(Steps, buffer, it.Value, double.NaN, mu);
             tracker.Report(Steps, LastLoss, it.Value, stage);
         }
 

@@ -28,7 +28,7 @@ public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
         var initial = new Objective(evaluator, mu, 1).Evaluate(x, gradient: false);
         if (!double.IsFinite(initial.Value))
             throw new ArgumentException($"{Method}: the objective is not finite at the starting point");
-        tracker.Record(0, x, initial.Value, double.NaN, mu, initial.Evaluation);
+        tracker.Record(0, x, initial.Value, double.NaN, mu);
 
         var inner = new LayerLbfgs(tracker, Options);
         int stage = 0;
@@ -88,10 +88,10 @@ public sealed class WeightDecay(WeightDecayOptions options) : IOptimizer
         var initial = objective.Evaluate(x, gradient: false);
         if (!double.IsFinite(initial.Value))
             throw new ArgumentException($"{Method}: the objective is not finite at the starting point");
-        tracker.Record(0, x, initial.Value, double.NaN, Options.Mu, initial.Evaluation);
+        tracker.Record(0, x, initial.Value, double.NaN, Options.Mu);
         var inner = new LayerLbfgs(tracker, Options);
         var result = inner.Minimize(objective, x, Options.MaxSteps, Options.Memory,
-            Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-15, Options.Mu);
+            Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-12, Options.Mu);
         tracker.Record(inner.Steps, x, result.Value, double.NaN, Options.Mu);
         tracker.Report(inner.Steps, inner.LastLoss, result.Value, final: true);
         return new OptimizerResult

@@ -93,6 +93,7 @@ public sealed record PenaltyOptions : OptimizerOptions
     {
         LossTolerance = 1e-10;
         HistoryEvery = 10;
+        MaxSteps = 20_000;
     }
 
     /// <summary>mu_0; default 100 (d_0 d_L)^{1/L} (||b||^2/n)^{-1/L}, where the trace term still shrinks the solution only a little.</summary>
@@ -119,6 +120,8 @@ public sealed record PenaltyOptions : OptimizerOptions
 /// <summary><c>label-noise</c>: one-sample SGD on (f_i - b_i - sigma xi)^2 with fresh xi ~ N(0, 1) every step.</summary>
 public sealed record LabelNoiseOptions : OptimizerOptions
 {
+    public LabelNoiseOptions() => MaxSteps = 100_000;
+
     public double LearningRate { get; init; } = 0.01;
     public double Sigma { get; init; } = 0.1;
     /// <summary>Seed of the sample indices and the label noise.</summary>
@@ -152,6 +155,8 @@ public sealed record SamOptions : OptimizerOptions
 /// <summary><c>one-sam</c>: SAM one sample at a time (ascent and descent on the same sampled measurement).</summary>
 public sealed record OneSampleSamOptions : OptimizerOptions
 {
+    public OneSampleSamOptions() => MaxSteps = 100_000;
+
     public double LearningRate { get; init; } = 0.01;
     public double Rho { get; init; } = 0.05;
     public int Seed { get; init; }

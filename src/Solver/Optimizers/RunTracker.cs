@@ -2,8 +2,6 @@ using System.Diagnostics;
 using Flatness.Kernels.Tensors;
 using Flatness.Solver.Backends;
 using Flatness.Solver.Runs;
-using Flatness.Solver.Theory;
-using Flatness.Kernels.Linalg;
 
 namespace Flatness.Solver.Optimizers;
 
@@ -48,25 +46,17 @@ internal sealed class RunTracker
     public bool HistoryDue(long step) => _options.HistoryEvery > 0 && step % _options.HistoryEvery == 0;
 
     /// <summary>
-    /// Adds a history row at <paramref name="step"/> (once per step). Loss and trace come from <paramref name="known"/>
-    /// when it has both, otherwise from one evaluation.
+    /// Adds a history row at <paramref name="step"/> (once per step), with the metrics of <see cref="RunMetrics.AtLayers"/>
+    /// and the optimiser's own objective, step size and penalty weight.
     /// </summary>
-    public void Record(long step, IReadOnlyList<Matrix<double>> layers, double objective, double learningRate, double mu,
-        Evaluation? known = null)
+    public void Record(long step, IReadOnlyList<Matrix<double>> layers, double objective, double learningRate, double mu)
     {
         if (_options.HistoryEvery <= 0 || step == _lastRecorded) return;
         _lastRecorded = step;
-        double loss = known?.Loss ?? double.NaN, trace = known?.Trace ?? double.NaN;
-        if (double.IsNaN(loss) || double.IsNaN(trace))
-        {
-            HistoryEvaluations++;
-            var values = _evaluator.Evaluate(layers, Quantities.Values);
-            loss = values.Loss;
-            trace = values.Trace;
-        }
-        var e = LayerMath.EndToEnd(layers);
-        History.Add(new HistoryRow(step, Clock.Elapsed.TotalSeconds, loss, trace, FlatnessTheory.G(layers), objective,
-            RunMetrics.RelativeError(e, _evaluator.Problem.GroundTruth), MatrixNorms.Nuclear(e), learningRate, mu));
+        HistoryEvaluations++;
+        var m = RunMetrics.AtLayers(_evaluator, layers);
+        History.Add(new HistoryRow(step, Clock.Elapsed.TotalSeconds, m.Loss, m.HessianTrace, m.FlatnessG, objective,
+            m.RelativeError ?? double.NaN, m.NuclearNorm, learningRate, mu));
     }
 
     /// <summary>Reports progress every ~0.5% of the step budget (and always when <paramref name="final"/>).</summary>

@@ -13,7 +13,7 @@ namespace Flatness.Solver.Backends.Cpu;
 internal sealed class DirectOperator<T> : DenseSandwichOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Measurements per chunk are sized to about this many bytes, so that a chunk and its intermediates stay in cache.</summary>
-    public const long ChunkBytes = 1 << 20;
+    public const long ChunkBytes = 4 << 20;
 
     private readonly SideLayout _layout;
     private readonly T[] _side;
