@@ -97,6 +97,7 @@ public sealed class C2Sandwich : Claim
         }
         return v
             .Check(outside == 0, $"all {rows.Count} points satisfy 2(1-delta)G <= tr H <= 2(1+delta)G (worst |tr H/2G - 1|/delta = {VerdictBuilder.F(worst)}, {outside} outside)")
+            .Check(byN[^1].Delta < 1, $"the sandwich is informative at the largest n = {byN[^1].N}: delta = {VerdictBuilder.F(byN[^1].Delta)} < 1")
             .Check(byN.Length < 2 || byN[^1].Delta < byN[0].Delta,
                 $"delta shrinks with n: {VerdictBuilder.F(byN[0].Delta)} at n = {byN[0].N} to {VerdictBuilder.F(byN[^1].Delta)} at n = {byN[^1].N}")
             .Build();

@@ -169,6 +169,7 @@ public sealed class C6Depth : Claim
     /// <summary>mu with predicted shift <see cref="Shift"/> of the singular value 0.6.</summary>
     public static double DecayMu(int depth) => Bisect(mu => (0.6 - DecayPrediction(0.6, mu, depth)) - Shift);
 
+    /// <summary>Golden-section search for the minimum of a unimodal f on [a, b]; located to ~1e-8 (comparisons of values).</summary>
     private static double GoldenMinimum(Func<double, double> f, double a, double b)
     {
         double r = (Math.Sqrt(5) - 1) / 2;
