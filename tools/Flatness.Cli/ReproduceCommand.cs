@@ -157,14 +157,17 @@ internal static class SweepConsole
     public static void Report(SweepSummary summary, string directory, IAnsiConsole console)
     {
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumn("Claim").AddColumn("Verdict").AddColumn("Cells").AddColumn("Evidence");
+            .AddColumn("Claim").AddColumn("Verdict").AddColumn("Cells").AddColumn("Key numbers");
         foreach (var c in summary.Claims)
             table.AddRow(
                 new Markup($"[bold]{c.Id}[/] {Markup.Escape(c.Title)}"),
                 new Markup(c.Passed ? "[green]PASS[/]" : "[red]FAIL[/]"),
                 new Text(c.Cells.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                new Text(c.Reason));
+                new Text(c.Headline));
         console.Write(table);
+        // A failed claim says which checks failed and by how much; every check is in summary.json ("reason").
+        foreach (var c in summary.Claims.Where(c => !c.Passed))
+            console.MarkupLine($"[red]{c.Id}[/]: {Markup.Escape(c.Reason)}");
         console.MarkupLine($"{(summary.Passed ? "[green]all claims hold[/]" : "[red]some claims failed[/]")} " +
                            $"(mode {summary.Mode}, {summary.Seeds} seeds, {summary.Precision}); summary, CSVs and figures in [grey]{Markup.Escape(directory)}[/]");
     }

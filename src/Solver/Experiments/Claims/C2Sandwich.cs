@@ -90,6 +90,8 @@ public sealed class C2Sandwich : Claim
             .Number("worst_abs_ratio_minus_1_over_delta", worst)
             .Number("points_outside_sandwich", outside)
             .Number("points_outside_measured_bracket", outsideBracket);
+        v.Headline($"{rows.Count - outside}/{rows.Count} points inside; worst |tr H/2G - 1|/delta = {VerdictBuilder.F(worst)}; " +
+                   $"delta {VerdictBuilder.F(byN[0].Delta)} (n = {byN[0].N}) to {VerdictBuilder.F(byN[^1].Delta)} (n = {byN[^1].N})");
         foreach (var (n, delta, spread) in byN)
         {
             v.Number($"delta_n{n}", delta);

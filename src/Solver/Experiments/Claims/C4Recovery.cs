@@ -160,6 +160,12 @@ public sealed class C4Recovery : Claim
                 $"L = {depth}: large-init gd far above flat where flat recovers: it has not recovered and is >= 10x flat ({VerdictBuilder.F(gdAtC)} vs {VerdictBuilder.F(flatAtC)})")
              .Check(flat[^1].Mean < flat[0].Mean, $"L = {depth}: flat error falls with n ({VerdictBuilder.F(flat[0].Mean)} -> {VerdictBuilder.F(flat[^1].Mean)})");
         }
+        var flatAt = rows.Where(r => r.Text("method") == "flat" && r.Number("ratio") >= c).GroupBy(r => r.Integer("depth")).OrderBy(g => g.Key)
+            .Select(g => $"L{g.Key} {VerdictBuilder.F(g.GroupBy(r => r.Number("ratio")).Max(h => h.Average(r => r.Number("test_error"))))}");
+        var gdAt = rows.Where(r => r.Text("method") == "gd-large-init" && r.Number("ratio") >= c).GroupBy(r => r.Number("ratio"))
+            .Min(h => h.GroupBy(r => r.Integer("depth")).Min(g => g.Average(r => r.Number("test_error"))));
+        v.Headline($"mean test error from n = {c} r(d0+dL): flat {string.Join(", ", flatAt)}; nuclear {VerdictBuilder.F(nuclearAtC)}; " +
+                   $"min-Frobenius >= {VerdictBuilder.F(baselines["min-frobenius"].Where(p => p.Ratio >= c).Min(p => p.Mean))}; large-init gd >= {VerdictBuilder.F(gdAt)}");
         v.Number("min_frobenius_min_mean_err_at_ratio_ge_c", baselines["min-frobenius"].Where(p => p.Ratio >= c).Min(p => p.Mean));
         return v.Build();
     }

@@ -140,6 +140,11 @@ public sealed class C5ImplicitFlatness : Claim
                  .Check(finalLoss <= NearInterpolation, $"{method}, L = {depth}: still near interpolation (loss/null loss over the last quarter {VerdictBuilder.F(finalLoss)} <= {NearInterpolation})");
             }
         }
+        var numbers = v.Numbers;
+        string Join(string suffix) => string.Join(", ", numbers.Where(n => n.Key.EndsWith(suffix, StringComparison.Ordinal))
+            .Select(n => $"{n.Key[..^suffix.Length]} {VerdictBuilder.F(n.Value)}"));
+        v.Headline($"share of the way to the flattest interpolant's tr H: {Join("_progress_to_flattest")}; " +
+                   $"nuclear norm end/start: {Join("_final_over_start_nuclear")}");
         return v.Build();
     }
 

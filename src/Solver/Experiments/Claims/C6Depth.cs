@@ -222,6 +222,11 @@ public sealed class C6Depth : Claim
                 else
                     v.Check(ratio >= 1.3, $"{method}, L = {depth}: shrinkage falls with sigma (Schatten-2/{depth}): smallest-kept over largest {VerdictBuilder.F(ratio)} >= 1.3");
             }
+        string Ratios(string method) => string.Join(", ", v.Numbers.Where(n => n.Key.StartsWith(method + "_L", StringComparison.Ordinal) && n.Key.EndsWith("_shrink_smallest_over_largest", StringComparison.Ordinal))
+            .Select(n => $"{n.Key[(method.Length + 1)..n.Key.IndexOf('_', method.Length + 1)]} {VerdictBuilder.F(n.Value)}"));
+        double fit = rows.Max(r => Math.Abs(r.Number("s_trained") - r.Number("s_predicted")));
+        v.Headline($"shrinkage of the smallest kept over the largest singular value: flatness {Ratios("flat")}; weight decay {Ratios("weight-decay")}; " +
+                   $"trained vs predicted singular values within {VerdictBuilder.F(fit)}");
         return v.Build();
     }
 
