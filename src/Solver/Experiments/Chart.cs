@@ -107,9 +107,9 @@ public sealed class Chart
     /// <summary>Renders to DIR/<paramref name="fileName"/> (temporary file, then rename) and returns the file name.</summary>
     public string Save(string directory, string fileName, int width = 900, int height = 560)
     {
-        if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_maxX - _minX);
+        if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_minX, _maxX);
         else if (_integerX) _plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
-        if (_logY) _plot.Axes.Left.TickGenerator = LogTicks(_maxY - _minY);
+        if (_logY) _plot.Axes.Left.TickGenerator = LogTicks(_minY, _maxY);
         // A span of a few ulps (equal values up to rounding) would ask the tick generators for ~1e16 ticks: widen it.
         if (NearlyEmpty(_minX, _maxX)) _plot.Axes.SetLimitsX(_minX - Pad(_minX, _logX), _maxX + Pad(_maxX, _logX));
         if (NearlyEmpty(_minY, _maxY)) _plot.Axes.SetLimitsY(_minY - Pad(_minY, _logY), _maxY + Pad(_maxY, _logY));
@@ -136,12 +136,35 @@ public sealed class Chart
         _maxY = Math.Max(_maxY, y);
     }
 
-    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks(double decades) => new()
+    /// <summary>
+    /// Ticks of a log10 axis spanning [lo, hi] (in log10 units): decades when the span is wide, otherwise the
+    /// round values 1, 2, 5 (or 1..9) times a power of ten, each labelled with its value, and minor ticks at 1..9.
+    /// </summary>
+    private static ScottPlot.ITickGenerator LogTicks(double lo, double hi)
     {
-        MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-        IntegerTicksOnly = !(decades < 2),
-        LabelFormatter = v => FormatPower(v),
-    };
+        if (hi - lo >= 2)
+            return new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                IntegerTicksOnly = true,
+                LabelFormatter = FormatPower,
+            };
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        int first = (int)Math.Floor(lo) - 1, last = (int)Math.Ceiling(hi) + 1;
+        double margin = 0.05 * Math.Max(hi - lo, 0.1);
+        bool InRange(double v) => Math.Log10(v) >= lo - margin && Math.Log10(v) <= hi + margin;
+        double[] mantissas = Enumerable.Range(first, last - first + 1)
+            .SelectMany(k => new[] { 1.0, 2, 5 }.Select(m => m * Math.Pow(10, k))).Count(InRange) >= 3 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        for (int k = first; k <= last; k++)
+            for (int m = 1; m <= 9; m++)
+            {
+                double v = m * Math.Pow(10, k);
+                if (!InRange(v)) continue;
+                if (mantissas.Contains(m)) ticks.AddMajor(Math.Log10(v), v.ToString("G4", CultureInfo.InvariantCulture));
+                else ticks.AddMinor(Math.Log10(v));
+            }
+        return ticks;
+    }
 
     private static string FormatPower(double log10)
     {

@@ -159,7 +159,7 @@ public sealed class C5ImplicitFlatness : Claim
         var files = new List<string>();
         foreach (var (column, label, name) in new[] { ("trace", "tr H", "trace"), ("nuclear_norm", "||E||_*", "nuclear"), ("test_error", "test error ||E - M*||_F^2", "error") })
         {
-            var chart = new Chart($"C5: {label} along label-noise SGD and one-sample SAM (sharp start)", "step", label, logY: column != "nuclear_norm");
+            var chart = new Chart($"C5: {label} along label-noise SGD and one-sample SAM (sharp start, seed 0)", "step", label, logY: column != "nuclear_norm");
             foreach (int depth in rows.Select(r => r.Integer("depth")).Distinct().Order())
             {
                 foreach (var method in Methods.Where(m => m != "flattest"))
