@@ -2,6 +2,7 @@
 # Check and time the ILGPU backend on a GPU machine, with the self-contained published CLI (no .NET needed).
 #   FLATNESS=/tmp/flatness/flatness bash bench/gpu/run.sh [output-directory]
 #   QUICK=1 BACKEND=ilgpu-cpu ... runs the same pipeline at toy sizes (to try the script without a GPU).
+#   GEMM_SIZES=1024,4096 LARGE_PRECISIONS=f32 trim the GEMM sizes and the precisions of the large CPU comparison.
 # Builds nothing. Order: devices, correctness against the CPU in float64, GEMM against cuBLAS (PyTorch, when
 # installed), objective steps GPU vs CPU; the markdown summary is printed last and saved as summary.md.
 set -uo pipefail
@@ -14,7 +15,8 @@ if [ ! -x "$flatness" ]; then
   echo "run.sh: no flatness executable at $flatness (set FLATNESS; see bench/gpu/README.md)" >&2
   exit 2
 fi
-gemm_sizes=512,1024,2048,4096,8192
+gemm_sizes="${GEMM_SIZES:-512,1024,2048,4096,8192}"
+large_precisions="${LARGE_PRECISIONS:-f32,f64}"
 small=(--d 50 --depth 3 --n 2000); large=(--d 256 --depth 4 --n 20000); check=(--d 24 --n 600)
 if [ "${QUICK:-0}" = 1 ]; then
   gemm_sizes=32,64; small=(--d 6 --depth 3 --n 40); large=(--d 8 --depth 4 --n 60); check=(--d 4 --n 30)
@@ -53,7 +55,7 @@ step "objective step ${small[*]} (direct and Gram, GPU vs CPU)"
   --repeats 10 --cpu-repeats 3 --json > "$out/objective-small.json" || status=1
 
 step "objective step ${large[*]} (direct, GPU vs CPU; the CPU takes a while)"
-"$flatness" bench gpu-objective --backend "$backend" "${large[@]}" --paths direct --precision f32,f64 \
+"$flatness" bench gpu-objective --backend "$backend" "${large[@]}" --paths direct --precision "$large_precisions" \
   --repeats 3 --cpu-repeats 1 --json > "$out/objective-large.json" || status=1
 
 step "objective step ${large[*]} (Gram on the GPU only)"

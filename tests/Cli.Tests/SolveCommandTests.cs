@@ -105,6 +105,8 @@ public class SolveCommandTests : IDisposable
     [InlineData("takes no starting point", "--method", "nuclear", "--init-scale", "0.1")]
     [InlineData("steps does not apply to method min-frobenius", "--method", "min-frobenius", "--steps", "5")]
     [InlineData("init file", "--method", "gd", "--init", "file")]
+    [InlineData("history interval does not apply to method nuclear", "--method", "nuclear", "--history-every", "5")]
+    [InlineData("time limit does not apply to method min-frobenius", "--method", "min-frobenius", "--time-limit", "5")]
     [InlineData("--scale applies to --generate completion only", "--method", "gd", "--scale", "2")]
     [InlineData("unknown method 'newton' for --method; valid: flat, penalty", "--method", "newton")]
     [InlineData("unknown initialisation 'zeros'", "--method", "gd", "--init", "zeros")]

@@ -136,6 +136,10 @@ public static class SolveRunner
             throw new ArgumentOutOfRangeException(nameof(request), $"depth L must be >= 1, got {depth}");
         if (request.Width is int width && width < 1)
             throw new ArgumentOutOfRangeException(nameof(request), $"width must be >= 1, got {width}");
+        if (method.IsBaseline() && request.HistoryEvery is not null)
+            throw new ArgumentException($"history interval does not apply to method {method.Name()} (it reports its final point only)");
+        if (method == SolveMethod.MinFrobenius && request.TimeLimit is not null)
+            throw new ArgumentException("time limit does not apply to method min-frobenius (a direct solve)");
         if (request.HistoryEvery is int every && every < 0)
             throw new ArgumentOutOfRangeException(nameof(request), $"history interval must be >= 0, got {every}");
     }
