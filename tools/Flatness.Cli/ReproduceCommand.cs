@@ -18,7 +18,7 @@ internal static class ReproduceCommand
     public static Command Create()
     {
         var claim = new Option<string>("--claim") { Description = "Claims to run: all, or a list such as C1,C4", DefaultValueFactory = _ => "all" };
-        var quick = new Option<bool>("--quick") { Description = "Small sizes: all six claims in a couple of minutes" };
+        var quick = new Option<bool>("--quick") { Description = "Small sizes: all six claims in well under a minute on two cores" };
         var mode = new Option<string?>("--mode") { Description = "Sweep size: tiny (tests), quick, or full (default; the paper's figures)" };
         mode.AcceptOnlyFromAmong("tiny", "quick", "full");
         var outDir = new Option<string?>("--out") { Description = "Sweep directory (default out/reproduce-MODE); rerunning resumes it" };
