@@ -1,13 +1,76 @@
 using System.CommandLine;
+using Flatness.Solver.Backends;
+using Flatness.Solver.Benchmarking;
+using Spectre.Console;
 
 namespace Flatness.Cli;
 
+/// <summary>`flatness bench objective`: seconds per objective-plus-gradient evaluation on a Gaussian problem.</summary>
 internal static class BenchObjectiveCommand
 {
     public static Command Create()
     {
-        var command = new Command("objective", "(under construction)");
-        command.SetAction(_ => Cli.Guard(() => throw new NotSupportedException("'bench objective' is not built yet")));
+        var dOption = new Option<int>("--d") { Description = "d_0 = d_L = every hidden width", Required = true };
+        var depthOption = new Option<int>("--depth") { Description = "Number of layers L", Required = true };
+        var nOption = new Option<int>("--n") { Description = "Number of Gaussian measurements", Required = true };
+        var precisionOption = new Option<string>("--precision") { Description = "f64 or f32", DefaultValueFactory = _ => "f64" };
+        precisionOption.AcceptOnlyFromAmong([.. EvaluatorSelector.Precisions]);
+        var backendOption = new Option<string>("--backend") { Description = "auto, cpu or reference", DefaultValueFactory = _ => "auto" };
+        backendOption.AcceptOnlyFromAmong([.. EvaluatorSelector.Backends]);
+        var pathOption = new Option<string>("--path") { Description = "auto, direct or gram (cpu backend)", DefaultValueFactory = _ => "auto" };
+        pathOption.AcceptOnlyFromAmong("auto", "direct", "gram");
+        var repeatsOption = new Option<int>("--repeats") { Description = "Timed samples (median reported)", DefaultValueFactory = _ => 7 };
+        var seedOption = new Option<int>("--seed") { Description = "Seed of the problem and the layers", DefaultValueFactory = _ => 0 };
+        var jsonOption = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
+        foreach (var option in new[] { dOption, depthOption, nOption, repeatsOption })
+            option.Validators.Add(result =>
+            {
+                if (result.Tokens.Count == 1 && int.TryParse(result.Tokens[0].Value, out int v) && v < 1)
+                    result.AddError($"{option.Name} must be at least 1, got {v}");
+            });
+
+        var command = new Command("objective", "Time one objective-plus-gradient evaluation (loss, trace, both gradients); setup timed separately")
+        {
+            dOption, depthOption, nOption, precisionOption, backendOption, pathOption, repeatsOption, seedOption, jsonOption,
+        };
+        command.SetAction(parse => Cli.Guard(() =>
+        {
+            var result = ObjectiveBenchmark.Run(parse.GetValue(dOption), parse.GetValue(depthOption), parse.GetValue(nOption),
+                parse.GetValue(precisionOption)!, parse.GetValue(backendOption)!, parse.GetValue(pathOption)!,
+                parse.GetValue(repeatsOption), parse.GetValue(seedOption));
+            if (parse.GetValue(jsonOption)) WriteJson(result);
+            else WriteTable(result);
+            return Cli.Ok;
+        }));
         return command;
+    }
+
+    private static void WriteJson(ObjectiveBenchmarkResult r) => Output.Json(w =>
+    {
+        w.Number("seconds_per_eval", r.SecondsPerEval);
+        w.Number("seconds_min", r.SecondsMin);
+        w.Number("seconds_max", r.SecondsMax);
+        w.Number("setup_seconds", r.SetupSeconds);
+        w.WriteString("path", r.Path);
+        w.WriteString("backend", r.Backend);
+        w.WriteString("precision", r.Precision);
+        w.WriteNumber("d", r.Dim);
+        w.WriteNumber("depth", r.Depth);
+        w.WriteNumber("n", r.Count);
+        w.WriteNumber("repeats", r.Repeats);
+        w.WriteString("reason", r.Reason);
+    });
+
+    private static void WriteTable(ObjectiveBenchmarkResult r)
+    {
+        var table = new Table().AddColumn("quantity").AddColumn("value");
+        table.AddRow("backend / path / precision", Markup.Escape($"{r.Backend} / {r.Path} / {r.Precision}"));
+        table.AddRow("problem", Markup.Escape($"Gaussian, d = {r.Dim}, depth = {r.Depth}, n = {r.Count}"));
+        table.AddRow("seconds per evaluation (median)", Output.Format(r.SecondsPerEval));
+        table.AddRow("fastest / slowest sample", $"{Output.Format(r.SecondsMin)} / {Output.Format(r.SecondsMax)}");
+        table.AddRow("setup seconds", Output.Format(r.SetupSeconds));
+        var console = Output.Terminal();
+        console.Write(table);
+        console.WriteLine(r.Reason);
     }
 }

@@ -28,9 +28,21 @@ internal static class Cli
         }
         catch (Exception e) when (IsUserError(e))
         {
-            Console.Error.WriteLine($"flatness: {e.Message}");
+            Console.Error.WriteLine($"flatness: {Message(e)}");
             return BadInput;
         }
+    }
+
+    /// <summary>The exception's message without the " (Parameter 'name')" suffix argument exceptions append.</summary>
+    private static string Message(Exception e)
+    {
+        string message = e.Message;
+        if (e is ArgumentException { ParamName: { } name })
+        {
+            string suffix = $" (Parameter '{name}')";
+            if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
+        }
+        return message;
     }
 
     private static bool IsUserError(Exception e) =>

@@ -4,7 +4,7 @@ using Flatness.Kernels.Cpu;
 namespace Flatness.Solver.Benchmarking;
 
 /// <summary>The timing of one square GEMM, C = A B with A, B, C all size x size.</summary>
-/// <param name="Backend">where it ran ("cpu").</param>
+/// <param name="Backend">where it ran ("cpu", or "ilgpu-cuda", "ilgpu-opencl", "ilgpu-cpu").</param>
 /// <param name="Precision">"f32" or "f64".</param>
 /// <param name="Size">n of the n x n operands.</param>
 /// <param name="Threads">most threads the product could use.</param>
@@ -21,7 +21,7 @@ public sealed record GemmBenchmarkResult(string Backend, string Precision, int S
 public static class GemmBenchmark
 {
     /// <summary>Backends this build can time.</summary>
-    public static IReadOnlyList<string> Backends { get; } = ["cpu"];
+    public static IReadOnlyList<string> Backends { get; } = ["cpu", .. IlgpuGemmBenchmark.Backends];
 
     /// <summary>Precisions, as spelt on the command line and in results.</summary>
     public static IReadOnlyList<string> Precisions { get; } = ["f32", "f64"];
@@ -36,6 +36,7 @@ public static class GemmBenchmark
             throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be at least 1, got {repeats}");
         if (!Backends.Contains(backend))
             throw new NotSupportedException($"GEMM backend '{backend}' is not available (known: {string.Join(", ", Backends)})");
+        if (backend != "cpu") return IlgpuGemmBenchmark.Run(size, precision, repeats, backend);
         return precision switch
         {
             "f32" => RunCpu<float>(size, precision, threads, repeats),

@@ -1,0 +1,243 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Flatness.Kernels.Cpu;
+
+/// <summary>
+/// Storage of the measurement Gram operator K[(a,c),(b,e)] = (1/n) sum_i A_i[a,b] A_i[c,e] (SPEC section 3).
+/// Row (a, c) of K, read as a d_0 x d_0 matrix C_ac[b, e], is also block (a, c) of M = (1/n) X^T X, X the n x (d_L d_0)
+/// matrix of rows vec(A_i); C_ca = C_ac^T, so only the blocks a &lt;= c are kept, each contiguous, in the order
+/// (0,0), (0,1), .., (0,d_L-1), (1,1), .., (d_L-1,d_L-1): d_L (d_L + 1) / 2 blocks of d_0^2 values.
+/// </summary>
+public readonly record struct GramLayout
+{
+    public GramLayout(int outputDim, int inputDim)
+    {
+        if (outputDim < 1 || inputDim < 1)
+            throw new ArgumentOutOfRangeException(nameof(outputDim), $"measurement shape {outputDim}x{inputDim} must be positive");
+        long length = (long)outputDim * (outputDim + 1) / 2 * inputDim * inputDim;
+        if (length > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(outputDim),
+                $"the Gram operator of {outputDim}x{inputDim} measurements has {length} values, more than the largest array ({Array.MaxLength})");
+        OutputDim = outputDim;
+        InputDim = inputDim;
+    }
+
+    /// <summary>d_L.</summary>
+    public int OutputDim { get; }
+    /// <summary>d_0.</summary>
+    public int InputDim { get; }
+    public int BlockCount => OutputDim * (OutputDim + 1) / 2;
+    public int BlockLength => InputDim * InputDim;
+    public int Length => BlockCount * BlockLength;
+    /// <summary>Index of block (a, c), a &lt;= c.</summary>
+    public int Block(int a, int c) => a * OutputDim - a * (a - 1) / 2 + (c - a);
+}
+
+/// <summary>
+/// The Gram path (SPEC section 3): K is built once from the measurements, in O(n d_L^2 d_0^2); afterwards
+/// S, S* and the loss cost O(d_L^2 d_0^2) per evaluation, independent of n.
+/// <para>
+/// Build: for each output row a, one GEMM C_{a,a..d_L-1} = (1/n) X[:, a-th d_0 columns]^T X[:, from the a-th d_0 columns]
+/// gives block row a of the upper block triangle of M = (1/n) X^T X: n d_0^2 d_L (d_L + 1) flops in all, half of the full X^T X.
+/// </para>
+/// <para>
+/// Apply: one pass over the blocks serves every layer and the loss at once (the computation is bound by reading K,
+/// so each block is read from memory once and used from cache for all right-hand sides):
+/// S(H)[a,c] = &lt;C_ac, H&gt; (H symmetric, so S[c,a] is the same number);
+/// S*(G) = Acc + Acc^T with Acc = sum_{a&lt;=c} w_ac C_ac, w_ac = G[a,c] for a &lt; c and G[a,a]/2 on the diagonal (G symmetric);
+/// (M vec E)_a = sum_{c&gt;=a} C_ac E_c + sum_{c&lt;a} C_ca^T E_c, E_c the rows of E, for the loss
+/// (1/n)||X vec E - b||^2 = vec(E)^T M vec(E) - 2 vec(E)^T (X^T b / n) + b^T b / n and its gradient 2 (M vec E - X^T b / n).
+/// The blocks are split among worker threads, each with private accumulators for S* and M vec E; each block is
+/// read once from memory: S and S* by TensorPrimitives over the whole block, M vec(E) by
+/// <see cref="GramBlockKernel{T, TV, TSimd}"/> from cache.
+/// </para>
+/// </summary>
+public static class GramOperator
+{
+    /// <summary>Blocks handled per worker before another worker pays off.</summary>
+    private const int MinElementsPerWorker = 1 << 16;
+
+    /// <summary>Flops of <see cref="Build{TSource,T}"/> for n measurements.</summary>
+    public static double BuildFlops(GramLayout layout, int count) =>
+        (double)count * layout.InputDim * layout.InputDim * layout.OutputDim * (layout.OutputDim + 1);
+
+    /// <summary>Flops of one <see cref="Apply{T}"/> with nh S and ng S* right-hand sides, with or without the loss product.</summary>
+    public static double ApplyFlops(GramLayout layout, int nh, int ng, bool loss) =>
+        2.0 * layout.Length * (nh + ng + (loss ? 2 : 0));
+
+    /// <summary>Builds K from stacked measurements (n, d_L, d_0) (rows vec(A_i) of X), converting the precision.</summary>
+    public static void Build<TSource, T>(GramLayout layout, int count, ReadOnlySpan<TSource> stacked, Span<T> k)
+        where TSource : unmanaged, IFloatingPointIeee754<TSource>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int dL = layout.OutputDim, d0 = layout.InputDim, row = dL * d0;
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"measurement count n = {count} must be positive");
+        if (stacked.Length != (long)count * row)
+            throw new ArgumentException($"stacked measurements have {stacked.Length} values, expected n d_L d_0 = {(long)count * row}", nameof(stacked));
+        if (k.Length != layout.Length)
+            throw new ArgumentException($"K has {k.Length} values, expected {layout.Length}", nameof(k));
+
+        ReadOnlySpan<T> x;
+        if (typeof(TSource) == typeof(T))
+        {
+            x = MemoryMarshal.Cast<TSource, T>(stacked);
+        }
+        else
+        {
+            var converted = new T[stacked.Length];
+            for (int i = 0; i < converted.Length; i++) converted[i] = T.CreateTruncating(stacked[i]);
+            x = converted;
+        }
+
+        T scale = T.One / T.CreateTruncating(count);
+        var blockRow = new T[d0 * row];
+        for (int a = 0; a < dL; a++)
+        {
+            int width = (dL - a) * d0;
+            var xa = x[(a * d0)..];
+            Gemm.Compute(Op.Transpose, Op.None, d0, width, count, scale, xa, row, xa, row, T.Zero, blockRow, width);
+            for (int c = a; c < dL; c++)
+            {
+                var block = k.Slice(layout.Block(a, c) * layout.BlockLength, layout.BlockLength);
+                for (int b = 0; b < d0; b++)
+                    blockRow.AsSpan(b * width + (c - a) * d0, d0).CopyTo(block.Slice(b * d0, d0));
+            }
+        }
+    }
+
+    /// <summary>Worker threads worth using for one <see cref="Apply{T}"/> on this layout.</summary>
+    public static int Workers(GramLayout layout) =>
+        Math.Clamp(layout.Length / MinElementsPerWorker, 1, Math.Min(Environment.ProcessorCount, layout.BlockCount));
+
+    /// <summary>Workspace elements <see cref="Apply{T}"/> needs for ng S* right-hand sides and the given worker count.</summary>
+    public static int WorkspaceLength(GramLayout layout, int ng, int workers) =>
+        workers * (ng * layout.BlockLength + layout.OutputDim * layout.InputDim);
+
+    /// <summary>
+    /// One pass over K: <paramref name="sOut"/>[l] = S(H_l) for the nh symmetric matrices stacked in <paramref name="hs"/>
+    /// (d_0 x d_0 each; results d_L x d_L), <paramref name="sAdjointOut"/>[l] = S*(G_l) for the ng symmetric matrices stacked in
+    /// <paramref name="gs"/> (d_L x d_L each; results d_0 x d_0), and, when <paramref name="e"/> is not empty,
+    /// <paramref name="me"/> = M vec(E) (E and the result d_L x d_0).
+    /// </summary>
+    public static void Apply<T>(GramLayout layout, ReadOnlyMemory<T> k,
+        ReadOnlyMemory<T> hs, Memory<T> sOut, ReadOnlyMemory<T> gs, Memory<T> sAdjointOut,
+        ReadOnlyMemory<T> e, Memory<T> me, Memory<T> workspace, int workers)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int dL = layout.OutputDim, d0 = layout.InputDim;
+        if (k.Length != layout.Length) throw new ArgumentException($"K has {k.Length} values, expected {layout.Length}", nameof(k));
+        if (hs.Length % (d0 * d0) != 0 || sOut.Length != hs.Length / (d0 * d0) * dL * dL)
+            throw new ArgumentException($"S inputs ({hs.Length} values) and outputs ({sOut.Length}) are not matching stacks of {d0}x{d0} and {dL}x{dL} matrices", nameof(sOut));
+        if (gs.Length % (dL * dL) != 0 || sAdjointOut.Length != gs.Length / (dL * dL) * d0 * d0)
+            throw new ArgumentException($"S* inputs ({gs.Length} values) and outputs ({sAdjointOut.Length}) are not matching stacks of {dL}x{dL} and {d0}x{d0} matrices", nameof(sAdjointOut));
+        bool loss = !e.IsEmpty;
+        if (loss && (e.Length != dL * d0 || me.Length != dL * d0))
+            throw new ArgumentException($"E has {e.Length} and M vec E {me.Length} values, expected {dL * d0} each", nameof(e));
+        if (workers < 1 || workers > layout.BlockCount)
+            throw new ArgumentOutOfRangeException(nameof(workers), $"worker count {workers} must be in [1, {layout.BlockCount}]");
+        int ng = gs.Length / (dL * dL);
+        int perWorker = ng * layout.BlockLength + dL * d0;
+        if (workspace.Length < workers * perWorker)
+            throw new ArgumentException($"workspace has {workspace.Length} elements, the pass needs {workers * perWorker}", nameof(workspace));
+
+        var pass = new Pass<T>(layout, k, hs, sOut, gs, e, workspace, perWorker);
+        if (workers == 1) pass.Execute(0, 1);
+        else WorkerPool.Shared.Run(pass, workers);
+
+        // Reduce the private accumulators of the workers.
+        var ws = workspace.Span;
+        var sa = sAdjointOut.Span;
+        int blockLength = layout.BlockLength;
+        for (int l = 0; l < ng; l++)
+        {
+            var acc = sa.Slice(l * blockLength, blockLength);
+            ws.Slice(l * blockLength, blockLength).CopyTo(acc);
+            for (int w = 1; w < workers; w++)
+                TensorPrimitives.Add(acc, ws.Slice(w * perWorker + l * blockLength, blockLength), acc);
+            // S* = Acc + Acc^T.
+            for (int b = 0; b < d0; b++)
+            {
+                acc[b * d0 + b] += acc[b * d0 + b];
+                for (int c = b + 1; c < d0; c++)
+                {
+                    T v = acc[b * d0 + c] + acc[c * d0 + b];
+                    acc[b * d0 + c] = v;
+                    acc[c * d0 + b] = v;
+                }
+            }
+        }
+        if (loss)
+        {
+            var y = me.Span;
+            ws.Slice(ng * blockLength, dL * d0).CopyTo(y);
+            for (int w = 1; w < workers; w++)
+                TensorPrimitives.Add(y, ws.Slice(w * perWorker + ng * blockLength, dL * d0), y);
+        }
+    }
+
+    /// <summary>The state of one pass; <see cref="Execute"/> runs one worker's share of the blocks.</summary>
+    private sealed class Pass<T>(GramLayout layout, ReadOnlyMemory<T> k, ReadOnlyMemory<T> hs, Memory<T> sOut,
+        ReadOnlyMemory<T> gs, ReadOnlyMemory<T> e, Memory<T> workspace, int perWorker) : IParallelJob
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Execute(int worker, int workers)
+        {
+            switch (Gemm.Isa)
+            {
+                case GemmIsa.Vector512: Run<Vector512<T>, Simd512<T>>(worker, workers); break;
+                case GemmIsa.Vector256: Run<Vector256<T>, Simd256<T>>(worker, workers); break;
+                default: Run<Vector128<T>, Simd128<T>>(worker, workers); break;
+            }
+        }
+
+        private unsafe void Run<TV, TSimd>(int worker, int workers)
+            where TV : unmanaged
+            where TSimd : struct, ISimd<T, TV>
+        {
+            int dL = layout.OutputDim, d0 = layout.InputDim, blockLength = layout.BlockLength;
+            int nh = hs.Length / blockLength, ng = gs.Length / (dL * dL);
+            bool loss = !e.IsEmpty;
+            var own = workspace.Span.Slice(worker * perWorker, perWorker);
+            own.Clear();
+            var kSpan = k.Span;
+            var hSpan = hs.Span;
+            var sSpan = sOut.Span;
+            var gSpan = gs.Span;
+            T half = T.One / (T.One + T.One);
+
+            int first = (int)((long)layout.BlockCount * worker / workers);
+            int last = (int)((long)layout.BlockCount * (worker + 1) / workers);
+            int a = 0;
+            while (layout.Block(a, dL - 1) < first) a++;
+            int c = first - layout.Block(a, a) + a;
+
+            fixed (T* kp = kSpan, ep = e.Span, wp = own)
+            {
+                T* y = wp + (nint)ng * blockLength;
+                for (int p = first; p < last; p++)
+                {
+                    var block = kSpan.Slice(p * blockLength, blockLength);
+                    for (int l = 0; l < nh; l++)
+                    {
+                        T v = TensorPrimitives.Dot(block, hSpan.Slice(l * blockLength, blockLength));
+                        sSpan[l * dL * dL + a * dL + c] = v;
+                        sSpan[l * dL * dL + c * dL + a] = v;
+                    }
+                    for (int l = 0; l < ng; l++)
+                    {
+                        T w = gSpan[l * dL * dL + a * dL + c];
+                        var target = own.Slice(l * blockLength, blockLength);
+                        TensorPrimitives.MultiplyAdd(block, a == c ? w * half : w, target, target);
+                    }
+                    if (loss)
+                        GramBlockKernel<T, TV, TSimd>.LossRows(kp + (nint)p * blockLength, d0,
+                            ep + (nint)c * d0, ep + (nint)a * d0, y + (nint)a * d0, a != c ? y + (nint)c * d0 : null);
+                    if (++c == dL) { a++; c = a; }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using Flatness.Solver.Backends;
+using Flatness.Solver.Model;
+using Flatness.Solver.Problems;
+
+namespace Flatness.Solver.Benchmarking;
+
+/// <summary>The timing of one objective-plus-gradient evaluation (loss, trace and both gradients).</summary>
+/// <param name="Backend">evaluator backend that ran.</param>
+/// <param name="Path">its path ("direct", "gram", ...).</param>
+/// <param name="Precision">"f64" or "f32".</param>
+/// <param name="Dim">d_0 = d_L = every hidden width.</param>
+/// <param name="Depth">L.</param>
+/// <param name="Count">n, the number of Gaussian measurements.</param>
+/// <param name="Repeats">timed samples.</param>
+/// <param name="SecondsPerEval">median seconds per evaluation after warm-up.</param>
+/// <param name="SecondsMin">fastest sample.</param>
+/// <param name="SecondsMax">slowest sample.</param>
+/// <param name="SetupSeconds">seconds to build the evaluator (for the Gram path: building K), timed once.</param>
+/// <param name="Reason">the selector's reason for the path.</param>
+public sealed record ObjectiveBenchmarkResult(string Backend, string Path, string Precision, int Dim, int Depth, int Count,
+    int Repeats, double SecondsPerEval, double SecondsMin, double SecondsMax, double SetupSeconds, string Reason);
+
+/// <summary>
+/// Times the objective of a seeded Gaussian sensing problem with d_0 = d_L = D and all hidden widths D: the
+/// evaluator's setup once, then the median of repeated evaluations of loss, trace and both gradients.
+/// </summary>
+public static class ObjectiveBenchmark
+{
+    private const int WarmupCalls = 40;
+    private const double WarmupSeconds = 3.0;
+
+    public static ObjectiveBenchmarkResult Run(int dim, int depth, int count, string precision = "f64", string backend = "auto",
+        string path = "auto", int repeats = 7, int seed = 0)
+    {
+        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, "--d must be at least 1");
+        if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "--depth must be at least 1");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "--n must be at least 1");
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "--repeats must be at least 1");
+
+        var problem = Generators.Generate(new ProblemSpec(ProblemKind.Gaussian, dim, dim, Rank: Math.Min(dim, 5), Count: count, Seed: seed));
+        var dims = Initializers.Dims(dim, dim, depth);
+        var choice = EvaluatorSelector.Choose(problem, dims, backend, path, precision);
+        var layers = Initializers.Gaussian(dims, 1.0, seed + 1).Layers;
+
+        var watch = Stopwatch.StartNew();
+        using var evaluator = Evaluators.Create(problem, dims, choice);
+        double setup = watch.Elapsed.TotalSeconds;
+        // Warm up until the runtime has recompiled the hot methods at full optimisation (tiered compilation promotes
+        // a method after about 30 calls), or for a few seconds when evaluations are slow.
+        var warmup = Stopwatch.StartNew();
+        for (int call = 0; call < WarmupCalls && warmup.Elapsed.TotalSeconds < WarmupSeconds; call++)
+            evaluator.Evaluate(layers, Quantities.All);
+        var timing = Timing.Measure(() => evaluator.Evaluate(layers, Quantities.All), repeats);
+        return new ObjectiveBenchmarkResult(evaluator.Backend, evaluator.Path, evaluator.Precision, dim, depth, count, repeats,
+            timing.MedianSeconds, timing.MinSeconds, timing.MaxSeconds, setup, choice.Reason);
+    }
+}

@@ -1,0 +1,180 @@
+using System.Text;
+using System.Text.Json;
+using Flatness.Solver.IO;
+
+namespace Flatness.Solver.Experiments;
+
+/// <summary>The result of one finished cell, as stored in DIR/cells/KEY.json.</summary>
+public sealed record CellResult(
+    string Claim, string Key, ResultRow Parameters, IReadOnlyList<ResultRow> Rows, double Seconds, string Backend)
+{
+    /// <summary>The rows with the cell's parameters in front: what the CSV and the verdict see.</summary>
+    public IEnumerable<ResultRow> FullRows => Rows.Select(Parameters.Concat);
+}
+
+/// <summary>
+/// A sweep directory: sweep.json (the settings every cell shares) and cells/ with one file per finished cell.
+/// Every file is written to a temporary name in the same directory and renamed, so a reader sees a whole file or
+/// none, and a sweep killed at any moment resumes by skipping the cells whose files exist.
+/// </summary>
+public sealed class CellStore
+{
+    public const string ManifestName = "sweep.json";
+    public const string CellsFolder = "cells";
+
+    public CellStore(string directory)
+    {
+        Directory = Path.GetFullPath(directory);
+        CellsDirectory = Path.Combine(Directory, CellsFolder);
+    }
+
+    public string Directory { get; }
+    public string CellsDirectory { get; }
+
+    public string CellPath(string key) => Path.Combine(CellsDirectory, key + ".json");
+
+    public bool Has(string key) => File.Exists(CellPath(key));
+
+    /// <summary>Writes bytes to path atomically (see <see cref="AtomicFile"/>), creating the folder if needed.</summary>
+    public static void WriteAtomically(string path, byte[] bytes)
+    {
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    public static void WriteAtomically(string path, string text) => WriteAtomically(path, Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Whether a file is a writer's temporary (".NAME.GUID.tmp"), not a finished result.</summary>
+    public static bool IsTemporary(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal);
+    }
+
+    public void Write(CellResult result)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("claim", result.Claim);
+            w.WriteString("key", result.Key);
+            w.WriteString("backend", result.Backend);
+            w.WriteNumber("seconds", Math.Round(result.Seconds, 4));
+            w.WritePropertyName("parameters");
+            result.Parameters.WriteJson(w);
+            w.WriteStartArray("rows");
+            foreach (var row in result.Rows) row.WriteJson(w);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        WriteAtomically(CellPath(result.Key), buffer.ToArray());
+    }
+
+    /// <summary>Reads a cell file; throws <see cref="InvalidDataException"/> naming the file when it is not a cell.</summary>
+    public static CellResult Read(string path)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = doc.RootElement;
+            var rows = root.GetProperty("rows").EnumerateArray().Select(ResultRow.ReadJson).ToArray();
+            return new CellResult(
+                root.GetProperty("claim").GetString()!,
+                root.GetProperty("key").GetString()!,
+                ResultRow.ReadJson(root.GetProperty("parameters")),
+                rows,
+                root.GetProperty("seconds").GetDouble(),
+                root.GetProperty("backend").GetString()!);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{path} is not a valid cell result: {e.Message}", e);
+        }
+    }
+
+    public CellResult? TryRead(string key) => Has(key) ? Read(CellPath(key)) : null;
+
+    /// <summary>All finished cells in this directory (temporary files of writers still running are ignored).</summary>
+    public IEnumerable<CellResult> ReadAll()
+    {
+        if (!System.IO.Directory.Exists(CellsDirectory)) yield break;
+        foreach (var path in System.IO.Directory.EnumerateFiles(CellsDirectory, "*.json").Order(StringComparer.Ordinal))
+        {
+            if (IsTemporary(path)) continue;
+            yield return Read(path);
+        }
+    }
+
+    /// <summary>
+    /// Records the sweep's settings and claims in sweep.json, or checks that an existing one agrees: a directory holds
+    /// one sweep (one mode, seed count and precision); claims accumulate.
+    /// </summary>
+    public void PrepareManifest(SweepSettings settings, IEnumerable<string> claimIds)
+    {
+        var manifest = ReadManifest();
+        var claims = new List<string>(claimIds);
+        if (manifest is not null)
+        {
+            CheckCompatible(manifest, settings, Directory);
+            foreach (var id in manifest.Claims)
+                if (!claims.Contains(id)) claims.Add(id);
+        }
+        claims.Sort(StringComparer.Ordinal);
+        if (manifest is not null && manifest.Claims.SequenceEqual(claims)) return;
+        WriteManifest(new SweepManifest(settings.ModeName, settings.Seeds, settings.Precision, settings.Backend, claims));
+    }
+
+    public static void CheckCompatible(SweepManifest manifest, SweepSettings settings, string directory)
+    {
+        if (manifest.Mode != settings.ModeName || manifest.Seeds != settings.Seeds || manifest.Precision != settings.Precision)
+            throw new InvalidOperationException(
+                $"{directory} holds a sweep with mode {manifest.Mode}, {manifest.Seeds} seeds, precision {manifest.Precision}; " +
+                $"this one is mode {settings.ModeName}, {settings.Seeds} seeds, precision {settings.Precision}: use another output directory");
+    }
+
+    public void WriteManifest(SweepManifest manifest)
+    {
+        var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("mode", manifest.Mode);
+            w.WriteNumber("seeds", manifest.Seeds);
+            w.WriteString("precision", manifest.Precision);
+            w.WriteString("backend", manifest.Backend);
+            w.WriteStartArray("claims");
+            foreach (var c in manifest.Claims) w.WriteStringValue(c);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        WriteAtomically(Path.Combine(Directory, ManifestName), buffer.ToArray());
+    }
+
+    public SweepManifest? ReadManifest()
+    {
+        string path = Path.Combine(Directory, ManifestName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var r = doc.RootElement;
+            return new SweepManifest(
+                r.GetProperty("mode").GetString()!,
+                r.GetProperty("seeds").GetInt32(),
+                r.GetProperty("precision").GetString()!,
+                r.GetProperty("backend").GetString()!,
+                r.GetProperty("claims").EnumerateArray().Select(e => e.GetString()!).ToArray());
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path} is not a valid sweep manifest: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>Contents of sweep.json.</summary>
+public sealed record SweepManifest(string Mode, int Seeds, string Precision, string Backend, IReadOnlyList<string> Claims)
+{
+    public SweepSettings ToSettings() => new(SweepSettings.ParseMode(Mode), Seeds, Precision, Backend);
+}

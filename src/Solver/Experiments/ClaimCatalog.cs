@@ -1,0 +1,31 @@
+using Flatness.Solver.Experiments.Claims;
+
+namespace Flatness.Solver.Experiments;
+
+/// <summary>The claims of SPEC section 5, in order.</summary>
+public static class ClaimCatalog
+{
+    public static IReadOnlyList<Claim> All { get; } =
+    [
+        new C1Exactness(),
+        new C2Sandwich(),
+        new C3Minimum(),
+        new C4Recovery(),
+    ];
+
+    /// <summary>"all" or a comma-separated list of ids (case-insensitive), e.g. "C1,C4".</summary>
+    public static IReadOnlyList<Claim> Resolve(string? selection, IReadOnlyList<Claim>? available = null)
+    {
+        available ??= All;
+        if (string.IsNullOrWhiteSpace(selection) || selection.Trim().Equals("all", StringComparison.OrdinalIgnoreCase))
+            return available;
+        var chosen = new List<Claim>();
+        foreach (var part in selection.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var claim = available.FirstOrDefault(c => c.Id.Equals(part, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"unknown claim '{part}' (known: {string.Join(", ", available.Select(c => c.Id))}, or all)");
+            if (!chosen.Contains(claim)) chosen.Add(claim);
+        }
+        return chosen;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Flatness.Solver.Backends;
+using Flatness.Solver.Problems;
+
+namespace Flatness.Solver.Experiments;
+
+/// <summary>Progress callbacks of a sweep; <see cref="CellFinished"/> may be called from several threads at once.</summary>
+public interface ISweepObserver
+{
+    /// <summary><paramref name="owned"/> cells of the claim belong to this shard, <paramref name="done"/> of them already finished.</summary>
+    void ClaimStarted(Claim claim, int owned, int done);
+    void CellFinished(Claim claim, SweepCell cell, double seconds);
+    void ClaimFinished(Claim claim);
+}
+
+/// <summary>What one run of a (sharded) sweep did.</summary>
+public sealed record SweepRunResult(
+    int TotalCells, int OwnedCells, int Computed, int Skipped, int MissingCells, SweepSummary? Summary)
+{
+    public bool Complete => MissingCells == 0;
+}
+
+/// <summary>
+/// Runs the cells of a set of claims into a sweep directory: only this shard's cells (index mod N), skipping cells
+/// already finished, each result written atomically as it completes. When every cell of the sweep is present
+/// (a single shard, or the last of several sharing the directory) it writes the summary, CSVs and figures.
+/// </summary>
+public sealed class SweepRunner
+{
+    private readonly Func<SensingProblem, IReadOnlyList<int>, IEvaluator>? _createEvaluator;
+
+    public SweepRunner(IEnumerable<Claim> claims, SweepSettings settings, Func<SensingProblem, IReadOnlyList<int>, IEvaluator>? createEvaluator = null)
+    {
+        Claims = claims.DistinctBy(c => c.Id).OrderBy(c => c.Id, StringComparer.Ordinal).ToArray();
+        if (Claims.Count == 0) throw new ArgumentException("a sweep needs at least one claim", nameof(claims));
+        Settings = settings;
+        _createEvaluator = createEvaluator;
+        Cells = EnumerateCells(Claims, settings);
+    }
+
+    /// <summary>Claims in id order: the order that fixes cell indices, whatever order they were asked for in.</summary>
+    public IReadOnlyList<Claim> Claims { get; }
+    public SweepSettings Settings { get; }
+    /// <summary>Every cell of the sweep, claim by claim, with global indices.</summary>
+    public IReadOnlyList<SweepCell> Cells { get; }
+
+    public static IReadOnlyList<SweepCell> EnumerateCells(IReadOnlyList<Claim> claims, SweepSettings settings)
+    {
+        var all = new List<SweepCell>();
+        foreach (var claim in claims) all.AddRange(claim.Cells(settings, all.Count));
+        return all;
+    }
+
+    /// <summary>The cells that <paramref name="shard"/> owns.</summary>
+    public IReadOnlyList<SweepCell> CellsOf(Shard shard) => Cells.Where(c => shard.Owns(c.Index)).ToArray();
+
+    public SweepRunResult Run(string directory, Shard shard, int parallelism = 1, ISweepObserver? observer = null,
+        CancellationToken cancellation = default)
+    {
+        if (parallelism < 1) throw new ArgumentOutOfRangeException(nameof(parallelism), $"parallelism must be at least 1, got {parallelism}");
+        var store = new CellStore(directory);
+        store.PrepareManifest(Settings, Claims.Select(c => c.Id));
+        var context = new ExperimentContext(Settings, _createEvaluator, cancellation);
+
+        int computed = 0, skipped = 0, owned = 0;
+        foreach (var claim in Claims)
+        {
+            var mine = Cells.Where(c => c.Claim == claim.Id && shard.Owns(c.Index)).ToArray();
+            var todo = mine.Where(c => !store.Has(c.Key)).ToArray();
+            owned += mine.Length;
+            skipped += mine.Length - todo.Length;
+            observer?.ClaimStarted(claim, mine.Length, mine.Length - todo.Length);
+            var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellation };
+            try
+            {
+                Parallel.ForEach(todo, options, cell =>
+                {
+                    var result = RunCell(claim, cell, context);
+                    store.Write(result);
+                    Interlocked.Increment(ref computed);
+                    observer?.CellFinished(claim, cell, result.Seconds);
+                });
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+            {
+                // Cells finished before the failure are on disk; rethrow the first cause as is.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            }
+            observer?.ClaimFinished(claim);
+        }
+
+        int missing = Cells.Count(c => !store.Has(c.Key));
+        SweepSummary? summary = null;
+        if (missing == 0)
+            summary = SweepReport.Write(store.Directory, Claims, Settings, Cells.Select(c => store.TryRead(c.Key)!).ToArray());
+        return new SweepRunResult(Cells.Count, owned, computed, skipped, missing, summary);
+    }
+
+    /// <summary>Runs one cell; failures name the cell so that it can be rerun alone.</summary>
+    public static CellResult RunCell(Claim claim, SweepCell cell, ExperimentContext context)
+    {
+        var clock = Stopwatch.StartNew();
+        IReadOnlyList<ResultRow> rows;
+        try
+        {
+            rows = claim.Run(cell, context);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new ExperimentException($"cell {cell.Key} failed: {e.Message}", e);
+        }
+        if (rows.Count == 0) throw new ExperimentException($"cell {cell.Key} measured nothing");
+        return new CellResult(claim.Id, cell.Key, cell.Parameters, rows, clock.Elapsed.TotalSeconds, context.Settings.Backend);
+    }
+}
+
+/// <summary>An experiment cell failed; the message names the cell.</summary>
+public sealed class ExperimentException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,86 @@
+namespace Flatness.Solver.Experiments;
+
+/// <summary>How large a sweep is: tiny (tests), quick (minutes on a laptop), full (the sizes a paper figure needs).</summary>
+public enum ExperimentMode { Tiny, Quick, Full }
+
+/// <summary>What every cell of a sweep shares. Cells with equal settings and parameters give equal results.</summary>
+public sealed record SweepSettings
+{
+    public SweepSettings(ExperimentMode mode, int? seeds = null, string precision = "f64", string backend = "auto")
+    {
+        if (seeds is < 1) throw new ArgumentOutOfRangeException(nameof(seeds), $"--seeds must be at least 1, got {seeds}");
+        if (precision is not ("f64" or "f32"))
+            throw new ArgumentException($"precision must be 'f64' or 'f32', got '{precision}'", nameof(precision));
+        Mode = mode;
+        Seeds = seeds ?? DefaultSeeds(mode);
+        Precision = precision;
+        Backend = backend;
+    }
+
+    public ExperimentMode Mode { get; }
+    /// <summary>Independent repetitions (seeds) per configuration.</summary>
+    public int Seeds { get; }
+    public string Precision { get; }
+    public string Backend { get; }
+
+    public string ModeName => ModeToString(Mode);
+
+    public static int DefaultSeeds(ExperimentMode mode) => mode switch
+    {
+        ExperimentMode.Tiny => 1,
+        ExperimentMode.Quick => 2,
+        _ => 5,
+    };
+
+    public static string ModeToString(ExperimentMode mode) => mode.ToString().ToLowerInvariant();
+
+    public static ExperimentMode ParseMode(string text) => text.ToLowerInvariant() switch
+    {
+        "tiny" => ExperimentMode.Tiny,
+        "quick" => ExperimentMode.Quick,
+        "full" => ExperimentMode.Full,
+        _ => throw new ArgumentException($"unknown sweep mode '{text}' (expected tiny, quick or full)"),
+    };
+
+    /// <summary>Picks the value for the current mode.</summary>
+    public T Pick<T>(T tiny, T quick, T full) => Mode switch
+    {
+        ExperimentMode.Tiny => tiny,
+        ExperimentMode.Quick => quick,
+        _ => full,
+    };
+}
+
+/// <summary>Part <see cref="Index"/> (0-based) of <see cref="Count"/>: cell i belongs to part i mod Count.</summary>
+public readonly record struct Shard
+{
+    public Shard(int index, int count)
+    {
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"a sweep has at least one shard, got {count}");
+        if (index < 0 || index >= count)
+            throw new ArgumentOutOfRangeException(nameof(index), $"shard index {index} is outside [0, {count})");
+        Index = index;
+        Count = count;
+    }
+
+    public int Index { get; }
+    public int Count { get; }
+
+    public static Shard All => new(0, 1);
+    public bool IsAll => Count == 1;
+
+    public bool Owns(int cellIndex) => cellIndex % Count == Index;
+
+    /// <summary>Parses "k/N" with 0 &lt;= k &lt; N (the convention of Slurm array indices from 0 and Kubernetes completion indices).</summary>
+    public static Shard Parse(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out int k) || !int.TryParse(parts[1], out int n))
+            throw new FormatException($"--shard expects k/N (for example 0/4), got '{text}'");
+        if (n < 1) throw new ArgumentException($"--shard {text}: N must be at least 1");
+        if (k < 0 || k >= n) throw new ArgumentException($"--shard {text}: k must lie in 0..{n - 1} (shards count from 0)");
+        return new Shard(k, n);
+    }
+
+    public override string ToString() => $"{Index}/{Count}";
+}

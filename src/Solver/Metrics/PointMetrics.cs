@@ -1,0 +1,116 @@
+using Flatness.Kernels.Cpu;
+using Flatness.Kernels.Linalg;
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends;
+using Flatness.Solver.Model;
+using Flatness.Solver.Problems;
+using Flatness.Solver.Theory;
+
+namespace Flatness.Solver.Metrics;
+
+/// <summary>
+/// Everything worth reporting about one point W of a problem: loss, exact trace of the Hessian, the objective
+/// loss + lambda tr H, the idealised flatness G(W) and the bound F(E) at this depth (SPEC section 4), norms of the
+/// end-to-end matrix E = W_L ... W_1, and, when the ground truth is known, the relative error.
+/// </summary>
+public sealed record PointMetrics
+{
+    /// <summary>L(W) = (1/n) sum_i (&lt;A_i, E&gt; - b_i)^2.</summary>
+    public required double Loss { get; init; }
+    /// <summary>tr H(W), exact.</summary>
+    public required double HessianTrace { get; init; }
+    public required double Lambda { get; init; }
+    /// <summary>Loss + Lambda * HessianTrace.</summary>
+    public required double Objective { get; init; }
+    /// <summary>G(W) = sum_j ||P_j||_F^2 ||Q_j||_F^2.</summary>
+    public required double FlatnessG { get; init; }
+    /// <summary>F(E) = L (d_0 d_L)^{1/L} ||E||_*^{2(L-1)/L}: the least G over factorisations of the current E.</summary>
+    public required double BoundF { get; init; }
+    /// <summary>tr H / (2 G); within [1 - delta, 1 + delta] under rank-one RIP; NaN when G = 0.</summary>
+    public required double TraceOver2G { get; init; }
+    public required double NuclearNorm { get; init; }
+    public required double FrobeniusNorm { get; init; }
+    public required double SpectralNorm { get; init; }
+    public required double EffectiveRank { get; init; }
+    /// <summary>||E - M*||_F^2 / ||M*||_F^2, or null without ground truth.</summary>
+    public double? RelativeError { get; init; }
+
+    public required int Depth { get; init; }
+    /// <summary>[d_0, ..., d_L].</summary>
+    public required int[] Dims { get; init; }
+    /// <summary>n, the number of measurements.</summary>
+    public required int Count { get; init; }
+    public required MeasurementKind Measurement { get; init; }
+    public required string Backend { get; init; }
+    public required string Path { get; init; }
+    public required string Precision { get; init; }
+
+    /// <summary>E = W_L ... W_1.</summary>
+    public required Matrix<double> EndToEnd { get; init; }
+    /// <summary>dL/dW_j (index 0 is W_1) when gradients were asked for.</summary>
+    public Matrix<double>[]? LossGradient { get; init; }
+    /// <summary>d tr H / dW_j (index 0 is W_1) when gradients were asked for.</summary>
+    public Matrix<double>[]? TraceGradient { get; init; }
+
+    /// <summary>
+    /// Evaluates the point with <paramref name="evaluator"/> (which must hold <paramref name="problem"/>) and computes
+    /// the metrics. With <paramref name="gradients"/> the loss and trace gradients are returned too.
+    /// </summary>
+    public static PointMetrics Compute(SensingProblem problem, Factorization layers, IEvaluator evaluator, double lambda, bool gradients = false)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(evaluator);
+        if (!ReferenceEquals(evaluator.Problem, problem))
+            throw new ArgumentException("the evaluator holds a different problem", nameof(evaluator));
+        if (!double.IsFinite(lambda))
+            throw new ArgumentOutOfRangeException(nameof(lambda), $"lambda must be finite, got {lambda}");
+
+        var evaluation = evaluator.Evaluate(layers.Layers, gradients ? Quantities.All : Quantities.Values);
+        var e = EndToEndMatrix(layers);
+        double g = FlatnessTheory.G(layers.Layers);
+
+        double? relativeError = null;
+        if (problem.GroundTruth is { } mStar)
+        {
+            var diff = e.Clone();
+            for (int t = 0; t < diff.Data.Length; t++) diff.Data[t] -= mStar.Data[t];
+            double num = MatrixNorms.Frobenius(diff), den = MatrixNorms.Frobenius(mStar);
+            relativeError = num * num / (den * den);
+        }
+
+        return new PointMetrics
+        {
+            Loss = evaluation.Loss,
+            HessianTrace = evaluation.Trace,
+            Lambda = lambda,
+            Objective = evaluation.Objective(lambda),
+            FlatnessG = g,
+            BoundF = FlatnessTheory.F(e, layers.Depth),
+            TraceOver2G = g > 0 ? evaluation.Trace / (2 * g) : double.NaN,
+            NuclearNorm = MatrixNorms.Nuclear(e),
+            FrobeniusNorm = MatrixNorms.Frobenius(e),
+            SpectralNorm = MatrixNorms.Spectral(e),
+            EffectiveRank = MatrixNorms.EffectiveRank(e),
+            RelativeError = relativeError,
+            Depth = layers.Depth,
+            Dims = (int[])layers.Dims.Clone(),
+            Count = problem.Count,
+            Measurement = problem.Measurements.Kind,
+            Backend = evaluator.Backend,
+            Path = evaluator.Path,
+            Precision = evaluator.Precision,
+            EndToEnd = e,
+            LossGradient = evaluation.LossGradient,
+            TraceGradient = evaluation.TraceGradient,
+        };
+    }
+
+    /// <summary>E = W_L ... W_1, multiplied from the input side.</summary>
+    private static Matrix<double> EndToEndMatrix(Factorization layers)
+    {
+        var e = layers.Layers[0];
+        for (int j = 1; j < layers.Depth; j++) e = Gemm.Multiply(layers.Layers[j], e);
+        return e == layers.Layers[0] ? e.Clone() : e;
+    }
+}

@@ -1,0 +1,72 @@
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends;
+
+namespace Flatness.Solver.Optimizers;
+
+/// <summary>L-BFGS on an <see cref="Objective"/> over layers, feeding the run's step count, history and progress.</summary>
+internal sealed class LayerLbfgs(RunTracker tracker, OptimizerOptions options)
+{
+    private double[]? _lastX;
+    private Evaluation? _lastEvaluation;
+
+    /// <summary>Steps (accepted L-BFGS iterations) taken so far across calls.</summary>
+    public long Steps { get; private set; }
+    /// <summary>Non-finite line-search trials so far across calls.</summary>
+    public int NonFiniteTrials { get; private set; }
+    /// <summary>Loss at the last accepted iterate.</summary>
+    public double LastLoss { get; private set; } = double.NaN;
+
+    /// <summary>Evaluator calls made so far across calls.</summary>
+    public long Evaluations { get; private set; }
+
+    /// <summary>
+    /// Minimises <paramref name="objective"/> from <paramref name="x"/> (updated in place) for at most
+    /// <paramref name="maxIterations"/> iterations; steps are numbered on from earlier calls. With
+    /// <paramref name="stopOnLoss"/> the run also ends once the loss tolerance is met.
+    /// </summary>
+    public LbfgsResult Minimize(Objective objective, Matrix<double>[] x, long maxIterations, int memory, double functionTolerance, double mu,
+        string? stage = null, bool stopOnLoss = true)
+    {
+        var buffer = LayerMath.Clone(x);
+        bool lossReached = false;
+        double Function(ReadOnlySpan<double> flat, Span<double> gradient)
+        {
+            LayerMath.Unflatten(flat, buffer);
+            Evaluations++;
+            var point = objective.Evaluate(buffer);
+            LayerMath.Flatten(point.Gradient!, gradient);
+            _lastX = flat.ToArray();
+            _lastEvaluation = point.Evaluation;
+            return point.Value;
+        }
+        void OnIteration(LbfgsIterate it)
+        {
+            Steps++;
+            Evaluation? known = _lastX is not null && it.X.AsSpan().SequenceEqual(_lastX) ? _lastEvaluation : null;
+            LayerMath.Unflatten(it.X, buffer);
+            if (known is null) Evaluations++;
+            LastLoss = known?.Loss ?? objective.Evaluator.Evaluate(buffer, Quantities.Loss).Loss;
+            lossReached = stopOnLoss && tracker.LossReached(LastLoss);
+            if (tracker.HistoryDue(Steps)) tracker.Record(Steps, buffer, it.Value, double.NaN, mu);
+            tracker.Report(Steps, LastLoss, it.Value, stage);
+        }
+
+        var result = Lbfgs.Minimize(Function, LayerMath.Flatten(x), new LbfgsOptions
+        {
+            Memory = memory,
+            MaxIterations = (int)Math.Min(int.MaxValue, Math.Max(0, maxIterations)),
+            GradientTolerance = options.GradientTolerance,
+            FunctionTolerance = functionTolerance,
+            ShouldStop = () => lossReached || tracker.TimeUp,
+            OnIteration = OnIteration,
+        });
+        NonFiniteTrials += result.NonFiniteTrials;
+        LayerMath.Unflatten(result.X, x);
+        if (result.Iterations == 0)
+        {
+            Evaluations++;
+            LastLoss = objective.Evaluator.Evaluate(x, Quantities.Loss).Loss;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,80 @@
+using Flatness.Solver.Model;
+
+namespace Flatness.Solver.Optimizers;
+
+/// <summary>
+/// One row of a run's metric trace. NaN where a value does not apply (relative error without a known M*,
+/// learning rate for L-BFGS, mu outside the penalty and weight-decay methods).
+/// </summary>
+public sealed record HistoryRow(long Step, double Seconds, double Loss, double Trace, double G, double Objective,
+    double RelativeError, double NuclearNorm, double LearningRate, double Mu);
+
+/// <summary>The metric trace of a run, in step order.</summary>
+public sealed class RunHistory
+{
+    private readonly List<HistoryRow> _rows = [];
+
+    public IReadOnlyList<HistoryRow> Rows => _rows;
+    public int Count => _rows.Count;
+
+    public void Add(HistoryRow row)
+    {
+        if (_rows.Count > 0 && row.Step < _rows[^1].Step)
+            throw new ArgumentException($"history rows must come in step order: step {row.Step} after {_rows[^1].Step}", nameof(row));
+        _rows.Add(row);
+    }
+
+    /// <summary>Column name (as stored in run files: history_step, history_loss, ...) and its values.</summary>
+    public IReadOnlyList<KeyValuePair<string, double[]>> Columns() =>
+    [
+        new("history_step", _rows.Select(r => (double)r.Step).ToArray()),
+        new("history_seconds", _rows.Select(r => r.Seconds).ToArray()),
+        new("history_loss", _rows.Select(r => r.Loss).ToArray()),
+        new("history_trace", _rows.Select(r => r.Trace).ToArray()),
+        new("history_g", _rows.Select(r => r.G).ToArray()),
+        new("history_objective", _rows.Select(r => r.Objective).ToArray()),
+        new("history_relative_error", _rows.Select(r => r.RelativeError).ToArray()),
+        new("history_nuclear_norm", _rows.Select(r => r.NuclearNorm).ToArray()),
+        new("history_lr", _rows.Select(r => r.LearningRate).ToArray()),
+        new("history_mu", _rows.Select(r => r.Mu).ToArray()),
+    ];
+}
+
+/// <summary>Where a run stands, for progress displays.</summary>
+public sealed record ProgressReport(string Method, long Step, long MaxSteps, double Loss, double Objective, TimeSpan Elapsed,
+    string? Stage = null, bool Final = false);
+
+public enum StopReason
+{
+    MaxSteps,
+    LossTolerance,
+    GradientTolerance,
+    ObjectiveTolerance,
+    TimeLimit,
+    /// <summary>Too many back-offs: the last good iterate is returned.</summary>
+    Diverged,
+    LineSearchFailed,
+    /// <summary>The penalty method used all its stages without reaching the loss tolerance.</summary>
+    StageLimit,
+}
+
+/// <summary>The outcome of an optimiser run. The layers are always finite (the last good iterate).</summary>
+public sealed class OptimizerResult
+{
+    public required string Method { get; init; }
+    public required Factorization Layers { get; init; }
+    public required RunHistory History { get; init; }
+    public required long Steps { get; init; }
+    public required StopReason Reason { get; init; }
+    /// <summary>Steps undone (non-finite or blown-up objective) or, for L-BFGS, non-finite line-search trials.</summary>
+    public required int Backoffs { get; init; }
+    public required double Seconds { get; init; }
+    /// <summary>Objective evaluations through the evaluator.</summary>
+    public required long Evaluations { get; init; }
+    /// <summary>Step size at the end (after back-offs); NaN for L-BFGS methods.</summary>
+    public double FinalLearningRate { get; init; } = double.NaN;
+    /// <summary>Penalty weight at the end (penalty), or the decay weight (weight decay); NaN otherwise.</summary>
+    public double FinalMu { get; init; } = double.NaN;
+    /// <summary>Number of penalty stages run (0 for other methods).</summary>
+    public int Stages { get; init; }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends;
+using Flatness.Solver.Runs;
+
+namespace Flatness.Solver.Optimizers;
+
+/// <summary>The clock, history, progress reports and loss target of one optimiser run.</summary>
+internal sealed class RunTracker
+{
+    private readonly OptimizerOptions _options;
+    private readonly IEvaluator _evaluator;
+    private readonly long _reportEvery;
+    private long _lastRecorded = -1;
+    private long _lastReported = long.MinValue / 2;
+
+    public RunTracker(string method, IEvaluator evaluator, OptimizerOptions options)
+    {
+        Method = method;
+        _evaluator = evaluator;
+        _options = options;
+        NullLoss = RunMetrics.NullLoss(evaluator.Problem);
+        _reportEvery = Math.Max(1, options.MaxSteps / 200);
+        Clock = Stopwatch.StartNew();
+    }
+
+    public string Method { get; }
+    public Stopwatch Clock { get; }
+    public RunHistory History { get; } = new();
+    /// <summary>||b||^2 / n.</summary>
+    public double NullLoss { get; }
+    /// <summary>Evaluator calls made for the history (not part of the optimisation).</summary>
+    public long HistoryEvaluations { get; private set; }
+
+    public bool TimeUp => _options.TimeLimit is { } limit && Clock.Elapsed >= limit;
+
+    /// <summary>Whether the loss target (relative to ||b||^2 / n) is met.</summary>
+    public bool LossReached(double loss, double relativeTolerance)
+    {
+        if (!(relativeTolerance > 0)) return false;
+        return NullLoss > 0 ? loss <= relativeTolerance * NullLoss : loss <= relativeTolerance;
+    }
+
+    public bool LossReached(double loss) => LossReached(loss, _options.LossTolerance);
+
+    public bool HistoryDue(long step) => _options.HistoryEvery > 0 && step % _options.HistoryEvery == 0;
+
+    /// <summary>
+    /// Adds a history row at <paramref name="step"/> (once per step), with the metrics of <see cref="RunMetrics.AtLayers"/>
+    /// and the optimiser's own objective, step size and penalty weight.
+    /// </summary>
+    public void Record(long step, IReadOnlyList<Matrix<double>> layers, double objective, double learningRate, double mu)
+    {
+        if (_options.HistoryEvery <= 0 || step == _lastRecorded) return;
+        _lastRecorded = step;
+        HistoryEvaluations++;
+        var m = RunMetrics.AtLayers(_evaluator, layers);
+        History.Add(new HistoryRow(step, Clock.Elapsed.TotalSeconds, m.Loss, m.HessianTrace, m.FlatnessG, objective,
+            m.RelativeError ?? double.NaN, m.NuclearNorm, learningRate, mu));
+    }
+
+    /// <summary>Reports progress every ~0.5% of the step budget (and always when <paramref name="final"/>).</summary>
+    public void Report(long step, double loss, double objective, string? stage = null, bool final = false)
+    {
+        if (_options.Progress is null) return;
+        if (!final && step - _lastReported < _reportEvery) return;
+        _lastReported = step;
+        _options.Progress(new ProgressReport(Method, step, _options.MaxSteps, loss, objective, Clock.Elapsed, stage, final));
+    }
+}

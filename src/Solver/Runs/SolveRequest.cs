@@ -1,0 +1,51 @@
+using Flatness.Solver.Model;
+using Flatness.Solver.Optimizers;
+using Flatness.Solver.Problems;
+
+namespace Flatness.Solver.Runs;
+
+/// <summary>
+/// One solve: a problem (from a file or generated), a model shape and starting point, a method with its parameters,
+/// and the evaluator to use. Null parameters take the method's defaults; a parameter set for a method it does not
+/// apply to is an error (see <see cref="SolveMethods.Parameters"/>).
+/// </summary>
+public sealed record SolveRequest
+{
+    /// <summary>Problem file (.npz); exactly one of this and <see cref="Generate"/>.</summary>
+    public string? ProblemFile { get; init; }
+    /// <summary>Problem to generate; exactly one of this and <see cref="ProblemFile"/>.</summary>
+    public ProblemSpec? Generate { get; init; }
+
+    /// <summary>Depth L; default 2, or that of <see cref="InitFile"/>.</summary>
+    public int? Depth { get; init; }
+    /// <summary>Hidden width; default max(d_0, d_L), or those of <see cref="InitFile"/>.</summary>
+    public int? Width { get; init; }
+    /// <summary>Starting point; null means Gaussian (not allowed for the baselines, which take no starting point).</summary>
+    public InitKind? Init { get; init; }
+    /// <summary>Scale of the initialisation (default 1).</summary>
+    public double? InitScale { get; init; }
+    /// <summary>Layers file for <see cref="InitKind.File"/>.</summary>
+    public string? InitFile { get; init; }
+    /// <summary>
+    /// Seed of the run's random draws: the initialisation uses seed + 1 and one-sample methods' sample path seed + 2
+    /// (a generated problem has its own seed in <see cref="Generate"/>).
+    /// </summary>
+    public int Seed { get; init; }
+
+    public SolveMethod Method { get; init; } = SolveMethod.Penalty;
+    public double? Lambda { get; init; }
+    public double? LearningRate { get; init; }
+    public long? Steps { get; init; }
+    public double? Sigma { get; init; }
+    public double? Rho { get; init; }
+    public double? Mu { get; init; }
+
+    /// <summary>auto, cpu or reference.</summary>
+    public string Backend { get; init; } = "auto";
+    /// <summary>f64 or f32.</summary>
+    public string Precision { get; init; } = "f64";
+    /// <summary>History row every this many steps (null: the method's default; 0: none).</summary>
+    public int? HistoryEvery { get; init; }
+    public TimeSpan? TimeLimit { get; init; }
+    public Action<ProgressReport>? Progress { get; init; }
+}

@@ -1,0 +1,326 @@
+using Flatness.Kernels.Cpu;
+using Flatness.Kernels.Reference;
+using Flatness.Kernels.Tensors;
+
+namespace Flatness.Tests;
+
+/// <summary>Each CPU operator against its plain float64 definition (<see cref="OperatorsTestData"/>, <see cref="ReferenceBlas"/>).</summary>
+public class OperatorsTests
+{
+    private const double Tight = 1e-12;
+
+    [Theory]
+    [InlineData(new[] { 4, 3 })]
+    [InlineData(new[] { 4, 6, 3 })]
+    [InlineData(new[] { 5, 2, 7, 3 })]
+    [InlineData(new[] { 3, 6, 1, 4, 5 })]
+    public void ChainsMatchReferencePartialProducts(int[] dims)
+    {
+        var data = new OperatorsTestData(11);
+        int depth = dims.Length - 1;
+        var layers = Enumerable.Range(0, depth).Select(j => data.Gaussian(dims[j + 1], dims[j])).ToArray();
+        var prefix = Enumerable.Range(0, depth + 1).Select(j => new Matrix<double>(dims[j], dims[0])).ToArray();
+        var suffix = Enumerable.Range(0, depth + 1).Select(j => new Matrix<double>(dims[^1], dims[j])).ToArray();
+        Chains.Compute(layers, prefix, suffix);
+
+        var reference = new ReferenceChains(layers);
+        for (int j = 1; j <= depth; j++)
+        {
+            Assert.True(OperatorsTestData.RelativeError(prefix[j - 1].Data, reference.Prefix(j).Data) < Tight, $"Q_{j}");
+            Assert.True(OperatorsTestData.RelativeError(suffix[j].Data, reference.Suffix(j).Data) < Tight, $"P_{j}");
+        }
+        Assert.True(OperatorsTestData.RelativeError(prefix[depth].Data, reference.EndToEnd.Data) < Tight, "E");
+    }
+
+    [Fact]
+    public void ChainsRejectMisshapenBuffers()
+    {
+        var layers = new[] { new Matrix<double>(3, 2), new Matrix<double>(4, 3) };
+        var prefix = new[] { new Matrix<double>(2, 2), new Matrix<double>(3, 2), new Matrix<double>(4, 3) };
+        var error = Assert.Throws<ArgumentException>(() => Chains.Compute(layers, prefix, null));
+        Assert.Contains("prefix[2]", error.Message);
+    }
+
+    [Theory]
+    [InlineData(5, 7)]
+    [InlineData(70, 9)]
+    [InlineData(131, 4)]
+    public void SymmetricGemmMatchesFullProductInEveryForm(int m, int k)
+    {
+        var data = new OperatorsTestData(m + k);
+        var a = data.Gaussian(m, k);
+        var h = data.Symmetric(k);
+        var ah = ReferenceBlas.Multiply(a, h);
+        var c0 = data.Symmetric(m);
+
+        // A A^T (None, Transpose), with beta on a symmetric C.
+        var c = c0.Clone();
+        SymmetricGemm.Compute(Op.None, Op.Transpose, m, k, 0.5, a.Data, k, a.Data, k, 2.0, c.Data, m);
+        var expected = ReferenceBlas.Add(ReferenceBlas.Scale(c0, 2.0), ReferenceBlas.Multiply(a, a, transposeB: true), 0.5);
+        Assert.True(OperatorsTestData.RelativeError(c.Data, expected.Data) < Tight);
+        AssertExactlySymmetric(c);
+
+        // A^T A with A stored k x m (Transpose, None).
+        var at = a.Transpose();
+        SymmetricGemm.Compute(Op.Transpose, Op.None, m, k, 1.0, at.Data, m, at.Data, m, 0.0, c.Data, m);
+        Assert.True(OperatorsTestData.RelativeError(c.Data, ReferenceBlas.Multiply(a, a, transposeB: true).Data) < Tight);
+
+        // (A H) A^T: two different operands with a symmetric product.
+        SymmetricGemm.Compute(Op.None, Op.Transpose, m, k, 1.0, ah.Data, k, a.Data, k, 0.0, c.Data, m);
+        var aha = ReferenceBlas.Multiply(ah, a, transposeB: true);
+        Assert.True(OperatorsTestData.RelativeError(c.Data, aha.Data) < Tight);
+        AssertExactlySymmetric(c);
+    }
+
+    private static void AssertExactlySymmetric(Matrix<double> c)
+    {
+        for (int i = 0; i < c.Rows; i++)
+            for (int j = 0; j < i; j++)
+                Assert.Equal(c[j, i], c[i, j]);
+    }
+
+    [Theory]
+    [InlineData(7, 3, 5, 1)]
+    [InlineData(7, 3, 5, 3)]
+    [InlineData(9, 4, 2, 100)]
+    [InlineData(6, 1, 4, 4)]
+    public void DenseSandwichMatchesDefinition(int n, int dl, int d0, int chunk)
+    {
+        var data = new OperatorsTestData(n * 31 + chunk);
+        var stacked = data.Stacked(n, dl, d0);
+        var layout = new SideLayout(n, dl, d0, chunk);
+        var side = new double[layout.Length];
+        layout.Pack<double, double>(stacked, side);
+        int maxRank = 8;
+        var workspace = new double[DenseSandwich.WorkspaceLength(layout, maxRank)];
+        var s = new double[dl * dl];
+        var sa = new double[d0 * d0];
+
+        // General H and G, symmetric or not.
+        var h = data.Gaussian(d0, d0);
+        DenseSandwich.S<double>(layout, side, h.Data, symmetric: false, s, workspace);
+        Assert.True(OperatorsTestData.RelativeError(s, OperatorsTestData.S(stacked, n, dl, d0, h).Data) < Tight, "S(H)");
+        var hs = data.Symmetric(d0);
+        DenseSandwich.S<double>(layout, side, hs.Data, symmetric: true, s, workspace);
+        Assert.True(OperatorsTestData.RelativeError(s, OperatorsTestData.S(stacked, n, dl, d0, hs).Data) < Tight, "S(H), H symmetric");
+        var g = data.Gaussian(dl, dl);
+        DenseSandwich.SAdjoint<double>(layout, side, g.Data, symmetric: false, sa, workspace);
+        Assert.True(OperatorsTestData.RelativeError(sa, OperatorsTestData.SAdjoint(stacked, n, dl, d0, g).Data) < Tight, "S*(G)");
+        var gs = data.Symmetric(dl);
+        DenseSandwich.SAdjoint<double>(layout, side, gs.Data, symmetric: true, sa, workspace);
+        Assert.True(OperatorsTestData.RelativeError(sa, OperatorsTestData.SAdjoint(stacked, n, dl, d0, gs).Data) < Tight, "S*(G), G symmetric");
+
+        // Factored forms, with factors narrower and wider than the measurements (both arrangements).
+        foreach (int r in new[] { 1, d0 + 3 })
+        {
+            var f = data.Gaussian(r, d0);
+            DenseSandwich.SOfGram<double>(layout, side, r, f.Data, s, workspace);
+            var expected = OperatorsTestData.S(stacked, n, dl, d0, ReferenceBlas.Multiply(f, f, transposeA: true));
+            Assert.True(OperatorsTestData.RelativeError(s, expected.Data) < Tight, $"S(F^T F), r = {r}");
+        }
+        foreach (int r in new[] { 1, dl + 3 })
+        {
+            var p = data.Gaussian(dl, r);
+            DenseSandwich.SAdjointOfGram<double>(layout, side, r, p.Data, sa, workspace);
+            var expected = OperatorsTestData.SAdjoint(stacked, n, dl, d0, ReferenceBlas.Multiply(p, p, transposeB: true));
+            Assert.True(OperatorsTestData.RelativeError(sa, expected.Data) < Tight, $"S*(P P^T), r = {r}");
+        }
+
+        DenseSandwich.SIdentity<double>(layout, side, s);
+        Assert.True(OperatorsTestData.RelativeError(s, OperatorsTestData.S(stacked, n, dl, d0, Matrix<double>.Identity(d0)).Data) < Tight, "S(I)");
+        DenseSandwich.SAdjointIdentity<double>(layout, side, sa);
+        Assert.True(OperatorsTestData.RelativeError(sa, OperatorsTestData.SAdjoint(stacked, n, dl, d0, Matrix<double>.Identity(dl)).Data) < Tight, "S*(I)");
+    }
+
+    [Fact]
+    public void DenseSandwichInFloatIsCloseToFloat64Definition()
+    {
+        int n = 40, dl = 5, d0 = 6;
+        var data = new OperatorsTestData(5);
+        var stacked = data.Stacked(n, dl, d0);
+        var layout = new SideLayout(n, dl, d0, 16);
+        var side = new float[layout.Length];
+        layout.Pack<double, float>(stacked, side);
+        var f = data.Gaussian(3, d0);
+        var s = new float[dl * dl];
+        DenseSandwich.SOfGram<float>(layout, side, 3, f.Convert<float>().Data, s, new float[DenseSandwich.WorkspaceLength(layout, 3)]);
+        var expected = OperatorsTestData.S(stacked, n, dl, d0, ReferenceBlas.Multiply(f, f, transposeA: true));
+        Assert.True(OperatorsTestData.RelativeError(s, expected.Data) < 1e-5);
+    }
+
+    [Fact]
+    public void DenseSandwichRejectsShortWorkspace()
+    {
+        var layout = new SideLayout(4, 2, 3, 4);
+        var error = Assert.Throws<ArgumentException>(() =>
+            DenseSandwich.S<double>(layout, new double[layout.Length], new double[9], true, new double[4], new double[3]));
+        Assert.Contains("workspace", error.Message);
+    }
+
+    [Fact]
+    public void SideLayoutPlacesEachEntry()
+    {
+        int n = 5, dl = 3, d0 = 2;
+        var stacked = Enumerable.Range(0, n * dl * d0).Select(x => (double)x).ToArray();
+        var layout = new SideLayout(n, dl, d0, 2);
+        var side = new double[layout.Length];
+        layout.Pack<double, double>(stacked, side);
+        for (int i = 0; i < n; i++)
+            for (int a = 0; a < dl; a++)
+                for (int b = 0; b < d0; b++)
+                {
+                    int chunk = i / 2, m = layout.ChunkLength(chunk);
+                    Assert.Equal(stacked[(i * dl + a) * d0 + b], side[layout.ChunkOffset(chunk) + (a * m + i - chunk * 2) * d0 + b]);
+                }
+    }
+
+    [Theory]
+    [InlineData(30, 4, 3, 1)]
+    [InlineData(30, 4, 3, 2)]
+    [InlineData(17, 3, 5, 3)]
+    [InlineData(9, 1, 6, 1)]
+    public void GramOperatorMatchesDefinition(int n, int dl, int d0, int workers)
+    {
+        var data = new OperatorsTestData(n + 100 * workers);
+        var stacked = data.Stacked(n, dl, d0);
+        var layout = new GramLayout(dl, d0);
+        var k = new double[layout.Length];
+        GramOperator.Build<double, double>(layout, n, stacked, k);
+
+        var hs = new[] { data.Symmetric(d0), data.Symmetric(d0) };
+        var gs = new[] { data.Symmetric(dl), data.Symmetric(dl), data.Symmetric(dl) };
+        var e = data.Gaussian(dl, d0);
+        var sOut = new double[2 * dl * dl];
+        var saOut = new double[3 * d0 * d0];
+        var me = new double[dl * d0];
+        var workspace = new double[GramOperator.WorkspaceLength(layout, 3, workers)];
+        GramOperator.Apply<double>(layout, k, hs.SelectMany(h => h.Data).ToArray(), sOut, gs.SelectMany(g => g.Data).ToArray(), saOut,
+            e.Data, me, workspace, workers);
+
+        for (int l = 0; l < 2; l++)
+            Assert.True(OperatorsTestData.RelativeError(sOut.AsSpan(l * dl * dl, dl * dl), OperatorsTestData.S(stacked, n, dl, d0, hs[l]).Data) < Tight, $"S(H_{l})");
+        for (int l = 0; l < 3; l++)
+            Assert.True(OperatorsTestData.RelativeError(saOut.AsSpan(l * d0 * d0, d0 * d0), OperatorsTestData.SAdjoint(stacked, n, dl, d0, gs[l]).Data) < Tight, $"S*(G_{l})");
+        Assert.True(OperatorsTestData.RelativeError(me, OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < Tight, "M vec E");
+    }
+
+    [Fact]
+    public void GramOperatorBlocksAreTheReshuffledKroneckerSum()
+    {
+        int n = 6, dl = 3, d0 = 2;
+        var data = new OperatorsTestData(3);
+        var stacked = data.Stacked(n, dl, d0);
+        var layout = new GramLayout(dl, d0);
+        var k = new float[layout.Length];
+        GramOperator.Build<double, float>(layout, n, stacked, k);
+        for (int a = 0; a < dl; a++)
+            for (int c = a; c < dl; c++)
+                for (int b = 0; b < d0; b++)
+                    for (int e = 0; e < d0; e++)
+                    {
+                        double expected = 0;
+                        for (int i = 0; i < n; i++)
+                            expected += stacked[(i * dl + a) * d0 + b] * stacked[(i * dl + c) * d0 + e] / n;
+                        Assert.Equal(expected, k[layout.Block(a, c) * layout.BlockLength + b * d0 + e], 1e-5);
+                    }
+    }
+
+    [Fact]
+    public void SensingForwardAndAdjointMatchDefinition()
+    {
+        int n = 13, dl = 3, d0 = 4;
+        var data = new OperatorsTestData(8);
+        var stacked = data.Stacked(n, dl, d0);
+        var e = data.Gaussian(dl, d0);
+        var f = new double[n];
+        Sensing.Forward<double>(n, stacked, e.Data, f);
+        Assert.True(OperatorsTestData.RelativeError(f, OperatorsTestData.Forward(stacked, n, dl, d0, e)) < Tight);
+        var w = data.Normals(n);
+        var z = new double[dl * d0];
+        Sensing.Adjoint<double>(n, stacked, w, 2.0, z);
+        Assert.True(OperatorsTestData.RelativeError(z, ReferenceBlas.Scale(OperatorsTestData.Adjoint(stacked, n, dl, d0, w), 2.0).Data) < Tight);
+    }
+
+    [Fact]
+    public void CompletionOperatorsMatchMaterialisedMeasurements()
+    {
+        int n = 25, dl = 4, d0 = 5;
+        double scale = 1.7;
+        var data = new OperatorsTestData(21);
+        var rows = Enumerable.Range(0, n).Select(_ => data.Random.Next(dl)).ToArray();
+        var cols = Enumerable.Range(0, n).Select(_ => data.Random.Next(d0)).ToArray();
+        var stacked = new double[n * dl * d0];
+        for (int i = 0; i < n; i++) stacked[(i * dl + rows[i]) * d0 + cols[i]] = scale;
+
+        var e = data.Gaussian(dl, d0);
+        var f = new double[n];
+        CompletionOperator.Forward<double>(rows, cols, scale, e.Data, d0, f);
+        Assert.True(OperatorsTestData.RelativeError(f, OperatorsTestData.Forward(stacked, n, dl, d0, e)) < Tight);
+        var w = data.Normals(n);
+        var z = new double[dl * d0];
+        CompletionOperator.Adjoint<double>(rows, cols, scale, w, 1.0, z, d0);
+        Assert.True(OperatorsTestData.RelativeError(z, OperatorsTestData.Adjoint(stacked, n, dl, d0, w).Data) < Tight);
+
+        var h = data.Symmetric(d0);
+        var hDiagonal = Enumerable.Range(0, d0).Select(b => h[b, b]).ToArray();
+        var sDiagonal = new double[dl];
+        CompletionOperator.SDiagonal<double>(rows, cols, scale, hDiagonal, sDiagonal);
+        var sExpected = OperatorsTestData.S(stacked, n, dl, d0, h);
+        for (int a = 0; a < dl; a++)
+            for (int c = 0; c < dl; c++)
+                Assert.Equal(a == c ? sDiagonal[a] : 0.0, sExpected[a, c], 1e-12);
+
+        var g = data.Symmetric(dl);
+        var gDiagonal = Enumerable.Range(0, dl).Select(a => g[a, a]).ToArray();
+        var saDiagonal = new double[d0];
+        CompletionOperator.SAdjointDiagonal<double>(rows, cols, scale, gDiagonal, saDiagonal);
+        var saExpected = OperatorsTestData.SAdjoint(stacked, n, dl, d0, g);
+        for (int b = 0; b < d0; b++)
+            for (int c = 0; c < d0; c++)
+                Assert.Equal(b == c ? saDiagonal[b] : 0.0, saExpected[b, c], 1e-12);
+    }
+
+    [Fact]
+    public void RankOneOperatorsMatchMaterialisedMeasurements()
+    {
+        int n = 19, dl = 4, d0 = 6;
+        var data = new OperatorsTestData(34);
+        var u = data.Normals(n * dl);
+        var v = data.Normals(n * d0);
+        var stacked = new double[n * dl * d0];
+        for (int i = 0; i < n; i++)
+            for (int a = 0; a < dl; a++)
+                for (int b = 0; b < d0; b++) stacked[(i * dl + a) * d0 + b] = u[i * dl + a] * v[i * d0 + b];
+        var workspace = new double[n * Math.Max(dl, d0)];
+
+        var e = data.Gaussian(dl, d0);
+        var f = new double[n];
+        RankOneOperator.Forward<double>(n, dl, d0, u, v, e.Data, f, workspace);
+        Assert.True(OperatorsTestData.RelativeError(f, OperatorsTestData.Forward(stacked, n, dl, d0, e)) < Tight);
+        var w = data.Normals(n);
+        var z = new double[dl * d0];
+        RankOneOperator.Adjoint<double>(n, dl, d0, u, v, w, 0.5, z, workspace);
+        Assert.True(OperatorsTestData.RelativeError(z, ReferenceBlas.Scale(OperatorsTestData.Adjoint(stacked, n, dl, d0, w), 0.5).Data) < Tight);
+
+        // S(H) = (1/n) U^T diag(v_i^T H v_i) U, with H general and H = F^T F (F given as F or as F^T).
+        var forms = new double[n];
+        var s = new double[dl * dl];
+        var h = data.Symmetric(d0);
+        RankOneOperator.QuadraticForms<double>(n, d0, v, h.Data, forms, workspace);
+        RankOneOperator.WeightedGram<double>(n, dl, u, forms, 1.0 / n, s, workspace);
+        Assert.True(OperatorsTestData.RelativeError(s, OperatorsTestData.S(stacked, n, dl, d0, h).Data) < Tight, "S(H)");
+
+        var factor = data.Gaussian(3, d0);
+        var hf = ReferenceBlas.Multiply(factor, factor, transposeA: true);
+        RankOneOperator.FactoredQuadraticForms<double>(n, d0, v, 3, factor.Data, Op.None, forms, workspace);
+        RankOneOperator.WeightedGram<double>(n, dl, u, forms, 1.0 / n, s, workspace);
+        Assert.True(OperatorsTestData.RelativeError(s, OperatorsTestData.S(stacked, n, dl, d0, hf).Data) < Tight, "S(F^T F)");
+
+        var p = data.Gaussian(dl, 2); // G = P P^T, factor F = P^T given transposed
+        var sa = new double[d0 * d0];
+        RankOneOperator.FactoredQuadraticForms<double>(n, dl, u, 2, p.Data, Op.Transpose, forms, workspace);
+        RankOneOperator.WeightedGram<double>(n, d0, v, forms, 1.0 / n, sa, workspace);
+        var gp = ReferenceBlas.Multiply(p, p, transposeB: true);
+        Assert.True(OperatorsTestData.RelativeError(sa, OperatorsTestData.SAdjoint(stacked, n, dl, d0, gp).Data) < Tight, "S*(P P^T)");
+    }
+}

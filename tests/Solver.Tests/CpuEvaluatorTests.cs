@@ -1,0 +1,209 @@
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends;
+using Flatness.Solver.Problems;
+using Xunit.Abstractions;
+
+namespace Flatness.Tests;
+
+/// <summary>
+/// The CPU evaluators (every path, float64 and float32) against the reference evaluator: loss, trace and both
+/// gradients, depths 1..4, d_0 != d_L and uneven widths, all three measurement types.
+/// </summary>
+public class CpuEvaluatorTests(ITestOutputHelper output)
+{
+    private const double Float64Tolerance = 1e-10;
+    private const double Float32Tolerance = 1e-4;
+
+    public static TheoryData<int[]> Shapes => new()
+    {
+        new[] { 5, 4 },
+        new[] { 5, 3, 4 },
+        new[] { 5, 7, 2, 4 },
+        new[] { 5, 2, 6, 3, 4 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void DirectPathMatchesReference(int[] dims) => CompareWithReference(DenseProblem(23, dims), dims, "direct");
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void GramPathMatchesReference(int[] dims) => CompareWithReference(DenseProblem(23, dims), dims, "gram");
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void GramPathWithResidualLossMatchesReference(int[] dims) =>
+        // Few measurements: X is cheaper to read than K, so the loss comes from the residual.
+        CompareWithReference(DenseProblem(3, dims), dims, "gram");
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void CompletionPathMatchesReference(int[] dims)
+    {
+        var data = new SolverTestData(dims.Sum());
+        var problem = data.WithRandomLabels(data.RandomCompletion(30, dims[^1], dims[0], 1.3));
+        CompareWithReference(problem, dims, "completion");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void RankOnePathMatchesReference(int[] dims)
+    {
+        var data = new SolverTestData(dims.Sum() + 1);
+        var problem = data.WithRandomLabels(data.GaussianRankOne(21, dims[^1], dims[0]));
+        CompareWithReference(problem, dims, "rank-one");
+    }
+
+    [Fact]
+    public void RankOnePathUsesBothFormsOfTheQuadratics()
+    {
+        // Hidden widths wider than d_0 and d_L take the V H and U G forms, narrower ones the factored forms.
+        int[] dims = [3, 8, 1, 9, 2];
+        var data = new SolverTestData(5);
+        CompareWithReference(data.WithRandomLabels(data.GaussianRankOne(17, 2, 3)), dims, "rank-one");
+    }
+
+    [Fact]
+    public void DirectPathUsesBothArrangementsOfTheSandwiches()
+    {
+        // Hidden widths wider than d_0 and d_L form H and G, narrower ones contract with the factor first.
+        int[] dims = [3, 8, 1, 9, 2];
+        CompareWithReference(DenseProblem(11, dims), dims, "direct");
+    }
+
+    private static SensingProblem DenseProblem(int n, int[] dims)
+    {
+        var data = new SolverTestData(n * 7 + dims.Length);
+        return data.WithRandomLabels(data.GaussianDense(n, dims[^1], dims[0]));
+    }
+
+    private void CompareWithReference(SensingProblem problem, int[] dims, string path)
+    {
+        var data = new SolverTestData(dims.Length * 13 + problem.Count);
+        var layers = data.Layers(dims, 0.7);
+        var reference = new ReferenceEvaluator(problem).Evaluate(layers, Quantities.All);
+        foreach (var (precision, tolerance) in new[] { ("f64", Float64Tolerance), ("f32", Float32Tolerance) })
+        {
+            using var evaluator = Evaluators.Create(problem, dims, "cpu", path, precision);
+            Assert.Equal(path, evaluator.Path);
+            Assert.Equal("cpu", evaluator.Backend);
+            Assert.Equal(precision, evaluator.Precision);
+            var actual = evaluator.Evaluate(layers, Quantities.All);
+            double worst = Math.Max(Math.Max(Relative(actual.Loss, reference.Loss), Relative(actual.Trace, reference.Trace)),
+                Math.Max(GradientError(actual.LossGradient!, reference.LossGradient!), GradientError(actual.TraceGradient!, reference.TraceGradient!)));
+            output.WriteLine($"{path} {precision} dims [{string.Join(",", dims)}] n = {problem.Count}: worst relative error {worst:E2}");
+            Assert.True(worst < tolerance, $"{path} {precision}: worst relative error {worst:E2} above {tolerance:E0}");
+
+            // Parts asked for separately give the same numbers, and unasked parts stay empty.
+            var traceOnly = evaluator.Evaluate(layers, Quantities.Trace);
+            Assert.True(Relative(traceOnly.Trace, reference.Trace) < tolerance, $"{path} {precision}: trace alone");
+            Assert.True(double.IsNaN(traceOnly.Loss));
+            Assert.Null(traceOnly.LossGradient);
+            Assert.Null(traceOnly.TraceGradient);
+            var lossOnly = evaluator.Evaluate(layers, Quantities.Loss | Quantities.LossGradient);
+            Assert.True(Relative(lossOnly.Loss, reference.Loss) < tolerance, $"{path} {precision}: loss alone");
+            Assert.True(GradientError(lossOnly.LossGradient!, reference.LossGradient!) < tolerance, $"{path} {precision}: loss gradient alone");
+            Assert.True(double.IsNaN(lossOnly.Trace));
+            Assert.Null(lossOnly.TraceGradient);
+            var traceGradientOnly = evaluator.Evaluate(layers, Quantities.TraceGradient);
+            Assert.True(GradientError(traceGradientOnly.TraceGradient!, reference.TraceGradient!) < tolerance, $"{path} {precision}: trace gradient alone");
+        }
+    }
+
+    [Fact]
+    public void RepeatedEvaluationsAtNewPointsStayExact()
+    {
+        // The workspaces are reused across evaluations: a second point must not see the first.
+        int[] dims = [4, 6, 3, 5];
+        var problem = DenseProblem(15, dims);
+        var data = new SolverTestData(99);
+        var reference = new ReferenceEvaluator(problem);
+        foreach (string path in new[] { "direct", "gram" })
+        {
+            using var evaluator = new CpuEvaluator<double>(problem, dims, path);
+            for (int step = 0; step < 3; step++)
+            {
+                var layers = data.Layers(dims, 0.5 + step);
+                var expected = reference.Evaluate(layers, Quantities.All);
+                var actual = evaluator.Evaluate(layers, step == 1 ? Quantities.Values : Quantities.All);
+                Assert.True(Relative(actual.Trace, expected.Trace) < Float64Tolerance);
+                Assert.True(Relative(actual.Loss, expected.Loss) < Float64Tolerance);
+                if (step != 1) Assert.True(GradientError(actual.TraceGradient!, expected.TraceGradient!) < Float64Tolerance);
+            }
+        }
+    }
+
+    [Fact]
+    public void TraceGradientMatchesCentralDifferencesOnGramPath()
+    {
+        int[] dims = [3, 4, 2, 5];
+        var problem = DenseProblem(8, dims);
+        var data = new SolverTestData(4);
+        var layers = data.Layers(dims);
+        using var evaluator = new CpuEvaluator<double>(problem, dims, "gram");
+        var at = evaluator.Evaluate(layers, Quantities.All);
+        const double h = 1e-6;
+        for (int k = 0; k < layers.Length; k++)
+            for (int t = 0; t < layers[k].Length; t++)
+            {
+                double saved = layers[k].Data[t];
+                layers[k].Data[t] = saved + h;
+                var plus = evaluator.Evaluate(layers, Quantities.Values);
+                layers[k].Data[t] = saved - h;
+                var minus = evaluator.Evaluate(layers, Quantities.Values);
+                layers[k].Data[t] = saved;
+                Assert.Equal((plus.Trace - minus.Trace) / (2 * h), at.TraceGradient![k].Data[t], 1e-6 * (1 + Math.Abs(at.Trace)));
+                Assert.Equal((plus.Loss - minus.Loss) / (2 * h), at.LossGradient![k].Data[t], 1e-6 * (1 + Math.Abs(at.Loss)));
+            }
+    }
+
+    [Fact]
+    public void StructuredMeasurementsGiveTheSameNumbersAsTheirDenseForm()
+    {
+        int[] dims = [4, 3, 5];
+        var data = new SolverTestData(77);
+        var completion = data.RandomCompletion(20, 5, 4, 0.8);
+        var labels = data.Normals(20);
+        var layers = data.Layers(dims);
+        using var structured = new CpuEvaluator<double>(new SensingProblem(completion, labels), dims, "completion");
+        using var dense = new CpuEvaluator<double>(new SensingProblem(SolverTestData.Materialise(completion), labels), dims, "gram");
+        var a = structured.Evaluate(layers, Quantities.All);
+        var b = dense.Evaluate(layers, Quantities.All);
+        Assert.True(Relative(a.Trace, b.Trace) < Float64Tolerance);
+        Assert.True(GradientError(a.TraceGradient!, b.TraceGradient!) < Float64Tolerance);
+    }
+
+    [Fact]
+    public void RejectsMismatchedShapesAndPaths()
+    {
+        int[] dims = [4, 3, 5];
+        var dense = DenseProblem(6, dims);
+        var error = Assert.Throws<ArgumentException>(() => new CpuEvaluator<double>(dense, [4, 3, 6], "direct"));
+        Assert.Contains("5x4", error.Message);
+        Assert.Throws<ArgumentException>(() => new CpuEvaluator<double>(dense, dims, "sideways"));
+        var data = new SolverTestData(1);
+        var completion = data.WithRandomLabels(data.RandomCompletion(10, 5, 4, 1.0));
+        Assert.Contains("dense", Assert.Throws<ArgumentException>(() => new CpuEvaluator<double>(completion, dims, "direct")).Message);
+        using var evaluator = new CpuEvaluator<double>(dense, dims, "direct");
+        var wrong = data.Layers([4, 2, 5]);
+        Assert.Contains("W1", Assert.Throws<ArgumentException>(() => evaluator.Evaluate(wrong, Quantities.All)).Message);
+    }
+
+    private static double Relative(double actual, double expected) => Math.Abs(actual - expected) / Math.Max(Math.Abs(expected), 1e-300);
+
+    /// <summary>Worst over layers of max |actual - expected| / max |expected| (absolute when the expected gradient is zero).</summary>
+    private static double GradientError(Matrix<double>[] actual, Matrix<double>[] expected)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double worst = 0;
+        for (int k = 0; k < expected.Length; k++)
+        {
+            Assert.Equal(expected[k].Rows, actual[k].Rows);
+            Assert.Equal(expected[k].Cols, actual[k].Cols);
+            double scale = SolverTestData.MaxAbs(expected[k]);
+            double diff = SolverTestData.MaxAbsDiff(actual[k], expected[k]);
+            worst = Math.Max(worst, scale > 0 ? diff / scale : diff);
+        }
+        return worst;
+    }
+}

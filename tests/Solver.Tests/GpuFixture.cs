@@ -1,0 +1,23 @@
+using Flatness.Kernels.Gpu;
+
+namespace Flatness.Tests;
+
+/// <summary>
+/// One accelerator for all GPU tests: the ILGPU CPU accelerator by default, or the kind named by the environment
+/// variable FLATNESS_TEST_ACCELERATOR (cuda, opencl, cpu, auto) so the same tests run on a real GPU.
+/// </summary>
+public sealed class GpuFixture
+{
+    public GpuFixture()
+    {
+        var requested = Environment.GetEnvironmentVariable("FLATNESS_TEST_ACCELERATOR");
+        Kind = string.IsNullOrWhiteSpace(requested) ? GpuKind.Cpu : GpuContext.ParseKind(requested);
+        Context = GpuContext.Shared(Kind);
+    }
+
+    public GpuKind Kind { get; }
+    public GpuContext Context { get; }
+}
+
+[CollectionDefinition("gpu")]
+public sealed class GpuCollection : ICollectionFixture<GpuFixture>;

@@ -1,0 +1,38 @@
+using System.Text;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace Flatness.Cli;
+
+/// <summary>Where commands print: a Spectre console on the current standard output, or one JSON object.</summary>
+internal static class Output
+{
+    /// <summary>A console for tables and text, bound to the current Console.Out.</summary>
+    public static IAnsiConsole Terminal() =>
+        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+
+    /// <summary>Writes exactly one JSON object on standard output.</summary>
+    public static void Json(Action<Utf8JsonWriter> writeProperties)
+    {
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writeProperties(writer);
+            writer.WriteEndObject();
+        }
+        Console.Out.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+        Console.Out.Flush();
+    }
+
+    /// <summary>A number, or null when it is NaN or infinite (JSON has no such numbers).</summary>
+    public static void Number(this Utf8JsonWriter writer, string name, double value)
+    {
+        if (double.IsFinite(value)) writer.WriteNumber(name, value);
+        else writer.WriteNull(name);
+    }
+
+    /// <summary>A number as people read it: up to 6 significant digits, "-" when undefined.</summary>
+    public static string Format(double value) =>
+        double.IsFinite(value) ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "-";
+}
