@@ -71,6 +71,15 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
         CompareWithReference(DenseProblem(11, dims), dims, "direct");
     }
 
+    [Fact]
+    public void WideMeasurementsUseBlockedSymmetricProducts()
+    {
+        // d_0 and d_L above the symmetric-product block size: S(I), S*(I) and S(H_2) run on several blocks.
+        int[] dims = [70, 5, 66];
+        var data = new SolverTestData(12);
+        CompareWithReference(data.WithRandomLabels(data.GaussianDense(4, 66, 70)), dims, "direct");
+    }
+
     private static SensingProblem DenseProblem(int n, int[] dims)
     {
         var data = new SolverTestData(n * 7 + dims.Length);

@@ -14,11 +14,11 @@ internal static class BenchObjectiveCommand
         var depthOption = new Option<int>("--depth") { Description = "Number of layers L", Required = true };
         var nOption = new Option<int>("--n") { Description = "Number of Gaussian measurements", Required = true };
         var precisionOption = new Option<string>("--precision") { Description = "f64 or f32", DefaultValueFactory = _ => "f64" };
-        precisionOption.AcceptOnlyFromAmong([.. EvaluatorSelector.Precisions]);
-        var backendOption = new Option<string>("--backend") { Description = "auto, cpu or reference", DefaultValueFactory = _ => "auto" };
-        backendOption.AcceptOnlyFromAmong([.. EvaluatorSelector.Backends]);
+        OneOf(precisionOption, EvaluatorSelector.Precisions);
+        var backendOption = new Option<string>("--backend") { Description = "Evaluator backend: " + string.Join(", ", EvaluatorSelector.Backends), DefaultValueFactory = _ => "auto" };
+        OneOf(backendOption, EvaluatorSelector.Backends);
         var pathOption = new Option<string>("--path") { Description = "auto, direct or gram (cpu backend)", DefaultValueFactory = _ => "auto" };
-        pathOption.AcceptOnlyFromAmong("auto", "direct", "gram");
+        OneOf(pathOption, ["auto", "direct", "gram"]);
         var repeatsOption = new Option<int>("--repeats") { Description = "Timed samples (median reported)", DefaultValueFactory = _ => 7 };
         var seedOption = new Option<int>("--seed") { Description = "Seed of the problem and the layers", DefaultValueFactory = _ => 0 };
         var jsonOption = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
@@ -45,12 +45,22 @@ internal static class BenchObjectiveCommand
         return command;
     }
 
+    /// <summary>Accepts only the listed values, with a one-line error that names them.</summary>
+    private static void OneOf(Option<string> option, IReadOnlyList<string> values) =>
+        option.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string>();
+            if (value is null || !values.Contains(value))
+                result.AddError($"{option.Name} must be one of {string.Join(", ", values)}, got '{value}'");
+        });
+
     private static void WriteJson(ObjectiveBenchmarkResult r) => Output.Json(w =>
     {
         w.Number("seconds_per_eval", r.SecondsPerEval);
         w.Number("seconds_min", r.SecondsMin);
         w.Number("seconds_max", r.SecondsMax);
         w.Number("setup_seconds", r.SetupSeconds);
+        w.Number("cpu_seconds_per_eval", r.CpuSecondsPerEval);
         w.WriteString("path", r.Path);
         w.WriteString("backend", r.Backend);
         w.WriteString("precision", r.Precision);
@@ -69,6 +79,7 @@ internal static class BenchObjectiveCommand
         table.AddRow("seconds per evaluation (median)", Output.Format(r.SecondsPerEval));
         table.AddRow("fastest / slowest sample", $"{Output.Format(r.SecondsMin)} / {Output.Format(r.SecondsMax)}");
         table.AddRow("setup seconds", Output.Format(r.SetupSeconds));
+        table.AddRow("process CPU seconds per evaluation", Output.Format(r.CpuSecondsPerEval));
         var console = Output.Terminal();
         console.Write(table);
         console.WriteLine(r.Reason);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using Flatness.Kernels.Tensors;
 
@@ -16,6 +17,7 @@ public static class Chains
     /// Fills <paramref name="prefix"/> (length L + 1) and, when given, <paramref name="suffix"/> (length L + 1;
     /// entry 0 is not touched). Every matrix must already have its shape.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute<T>(IReadOnlyList<Matrix<T>> layers, Matrix<T>[] prefix, Matrix<T>[]? suffix)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

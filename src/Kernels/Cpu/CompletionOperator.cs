@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Flatness.Kernels.Cpu;
@@ -11,6 +12,7 @@ namespace Flatness.Kernels.Cpu;
 public static class CompletionOperator
 {
     /// <summary>f_i = s E[r_i, c_i], E d_L x d_0 with row stride d_0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(ReadOnlySpan<int> rows, ReadOnlySpan<int> cols, T scale, ReadOnlySpan<T> e, int inputDim, Span<T> f)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -19,6 +21,7 @@ public static class CompletionOperator
     }
 
     /// <summary>Z = alpha sum_i w_i A_i (Z overwritten).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adjoint<T>(ReadOnlySpan<int> rows, ReadOnlySpan<int> cols, T scale, ReadOnlySpan<T> w, T alpha, Span<T> z, int inputDim)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -29,6 +32,7 @@ public static class CompletionOperator
     }
 
     /// <summary>diag S(H) (length d_L) from diag H (length d_0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SDiagonal<T>(ReadOnlySpan<int> rows, ReadOnlySpan<int> cols, T scale, ReadOnlySpan<T> hDiagonal, Span<T> sDiagonal)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -39,6 +43,7 @@ public static class CompletionOperator
     }
 
     /// <summary>diag S*(G) (length d_0) from diag G (length d_L).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SAdjointDiagonal<T>(ReadOnlySpan<int> rows, ReadOnlySpan<int> cols, T scale, ReadOnlySpan<T> gDiagonal, Span<T> sDiagonal)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -69,6 +70,7 @@ public static class GramOperator
         2.0 * layout.Length * (nh + ng + (loss ? 2 : 0));
 
     /// <summary>Builds K from stacked measurements (n, d_L, d_0) (rows vec(A_i) of X), converting the precision.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Build<TSource, T>(GramLayout layout, int count, ReadOnlySpan<TSource> stacked, Span<T> k)
         where TSource : unmanaged, IFloatingPointIeee754<TSource>
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -122,6 +124,7 @@ public static class GramOperator
     /// <paramref name="gs"/> (d_L x d_L each; results d_0 x d_0), and, when <paramref name="e"/> is not empty,
     /// <paramref name="me"/> = M vec(E) (E and the result d_L x d_0).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<T>(GramLayout layout, ReadOnlyMemory<T> k,
         ReadOnlyMemory<T> hs, Memory<T> sOut, ReadOnlyMemory<T> gs, Memory<T> sAdjointOut,
         ReadOnlyMemory<T> e, Memory<T> me, Memory<T> workspace, int workers)
@@ -193,6 +196,7 @@ public static class GramOperator
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private unsafe void Run<TV, TSimd>(int worker, int workers)
             where TV : unmanaged
             where TSimd : struct, ISimd<T, TV>

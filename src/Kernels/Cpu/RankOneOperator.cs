@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -13,6 +14,7 @@ namespace Flatness.Kernels.Cpu;
 public static class RankOneOperator
 {
     /// <summary>f_i = u_i^T E v_i (E d_L x d_0). Workspace: n d_L.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(int count, int outputDim, int inputDim, ReadOnlySpan<T> u, ReadOnlySpan<T> v,
         ReadOnlySpan<T> e, Span<T> f, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -27,6 +29,7 @@ public static class RankOneOperator
     }
 
     /// <summary>Z = alpha sum_i w_i u_i v_i^T (d_L x d_0, overwritten). Workspace: n d_0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adjoint<T>(int count, int outputDim, int inputDim, ReadOnlySpan<T> u, ReadOnlySpan<T> v,
         ReadOnlySpan<T> w, T alpha, Span<T> z, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -41,6 +44,7 @@ public static class RankOneOperator
     }
 
     /// <summary>q_i = x_i^T H x_i for the rows x_i of X (n x d), H d x d. Workspace: n d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuadraticForms<T>(int count, int dim, ReadOnlySpan<T> x, ReadOnlySpan<T> h, Span<T> q, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -57,6 +61,7 @@ public static class RankOneOperator
     /// q_i = ||F x_i||^2 = x_i^T F^T F x_i for the rows x_i of X (n x d) and a factor F with r rows: stored r x d
     /// (<paramref name="factorOp"/> None) or given as F^T, stored d x r (Transpose). Workspace: n r.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FactoredQuadraticForms<T>(int count, int dim, ReadOnlySpan<T> x, int rank, ReadOnlySpan<T> f, Op factorOp,
         Span<T> q, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -74,6 +79,7 @@ public static class RankOneOperator
     }
 
     /// <summary>Result = alpha X^T diag(w) X (d x d, symmetric) for X n x d. Workspace: n d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightedGram<T>(int count, int dim, ReadOnlySpan<T> x, ReadOnlySpan<T> w, T alpha, Span<T> result, Span<T> workspace)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -11,6 +12,7 @@ namespace Flatness.Kernels.Cpu;
 public static class Sensing
 {
     /// <summary>f_i = &lt;A_i, E&gt; for all i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(int count, ReadOnlySpan<T> x, ReadOnlySpan<T> e, Span<T> f)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -19,6 +21,7 @@ public static class Sensing
     }
 
     /// <summary>Z = alpha sum_i w_i A_i (Z overwritten).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Adjoint<T>(int count, ReadOnlySpan<T> x, ReadOnlySpan<T> w, T alpha, Span<T> z)
         where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Flatness.Kernels.Cpu;
@@ -57,6 +58,7 @@ public readonly record struct SideLayout
     /// Copies stacked measurements (n, d_L, d_0) in C order, as <see cref="Count"/> row-major matrices one after
     /// another, into this layout, converting the precision.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack<TSource, T>(ReadOnlySpan<TSource> stacked, Span<T> side)
         where TSource : unmanaged, IFloatingPointIeee754<TSource>
         where T : unmanaged, IFloatingPointIeee754<T>

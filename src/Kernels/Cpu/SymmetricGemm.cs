@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace Flatness.Kernels.Cpu;
@@ -16,6 +17,7 @@ public static class SymmetricGemm
     /// </summary>
     public const int BlockSize = 64;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute<T>(Op opA, Op opB, int m, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -44,6 +46,7 @@ public static class SymmetricGemm
     }
 
     /// <summary>Copies the strict upper triangle of the m x m matrix C into its strict lower triangle.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MirrorUpper<T>(int m, Span<T> c, int ldc) where T : unmanaged
     {
         for (int i = 1; i < m; i++)

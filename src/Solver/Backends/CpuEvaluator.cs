@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using Flatness.Kernels.Cpu;
 using Flatness.Kernels.Tensors;
@@ -103,6 +104,7 @@ public sealed class CpuEvaluator<T> : IEvaluator where T : unmanaged, IFloatingP
     /// <summary>[d_0, .., d_L], the factorisation shape this evaluator is laid out for.</summary>
     public IReadOnlyList<int> Dims => _dims;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Evaluation Evaluate(IReadOnlyList<Matrix<double>> layers, Quantities what)
     {
         ArgumentNullException.ThrowIfNull(layers);
@@ -159,6 +161,7 @@ public sealed class CpuEvaluator<T> : IEvaluator where T : unmanaged, IFloatingP
     }
 
     /// <summary>d tr H / dW_k = P_k^T R_k + F_k Q_k^T (see the class comment).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Matrix<double>[] TraceGradient()
     {
         int L = _depth, d0 = _dims[0], dL = _dims[L];
@@ -200,6 +203,7 @@ public sealed class CpuEvaluator<T> : IEvaluator where T : unmanaged, IFloatingP
     }
 
     /// <summary>dL/dW_k = P_k^T Z Q_k^T through Y_1 = Z, Y_{k+1} = Y_k W_k^T (Y_k = Z Q_k^T).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Matrix<double>[] LossGradient()
     {
         int L = _depth, dL = _dims[L];

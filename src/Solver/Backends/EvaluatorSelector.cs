@@ -200,8 +200,7 @@ public static class EvaluatorSelector
             ? $"direct {Flops(direct.StepFlops)} per evaluation, {Bytes(direct.MemoryBytes)} resident"
             : $"direct infeasible (A would need {Bytes(direct.MemoryBytes)})";
         string totals = direct.Feasible && gram.Feasible
-            ? string.Create(CultureInfo.InvariantCulture,
-                $"; over {evaluations} evaluations about {gram.Seconds(machine, evaluations):G3} s (gram) vs {direct.Seconds(machine, evaluations):G3} s (direct)")
+            ? $"; over {evaluations} evaluations about {Seconds(gram.Seconds(machine, evaluations))} (gram) vs {Seconds(direct.Seconds(machine, evaluations))} (direct)"
             : "";
         return $"{gramText}; {directText}{totals}";
     }
@@ -211,6 +210,9 @@ public static class EvaluatorSelector
 
     private static string Bytes(double bytes) =>
         bytes >= 1e9 ? Invariant(bytes / 1e9, "GB") : bytes >= 1e6 ? Invariant(bytes / 1e6, "MB") : Invariant(bytes / 1e3, "kB");
+
+    private static string Seconds(double seconds) =>
+        seconds >= 100 ? seconds.ToString("F0", CultureInfo.InvariantCulture) + " s" : Invariant(seconds, "s");
 
     private static string Invariant(double value, string unit) => value.ToString("G3", CultureInfo.InvariantCulture) + " " + unit;
 

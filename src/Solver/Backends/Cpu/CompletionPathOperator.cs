@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using Flatness.Kernels.Cpu;
@@ -43,6 +44,7 @@ internal sealed class CompletionPathOperator<T> : PathOperator<T> where T : unma
 
     public override string Path => "completion";
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Prepare(SandwichPlan plan, Matrix<T>[] prefix, Matrix<T>[] suffix, Matrix<T> z)
     {
         for (int j = 2; j <= Depth; j++)
@@ -63,12 +65,14 @@ internal sealed class CompletionPathOperator<T> : PathOperator<T> where T : unma
         return plan.Loss ? ResidualLoss(prefix[Depth], plan.LossGradient ? z : null) : double.NaN;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void MultiplyS(int j, Matrix<T> p, Matrix<T> dp, T alpha)
     {
         var d = _sDiagonal[j];
         for (int a = 0; a < p.Rows; a++) TensorPrimitives.Multiply(p.Row(a), alpha * d[a], dp.Row(a));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void MultiplySAdjoint(int j, Matrix<T> q, Matrix<T> dq, T alpha)
     {
         var d = _sAdjointDiagonal[j];

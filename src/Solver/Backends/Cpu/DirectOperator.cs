@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using Flatness.Kernels.Cpu;
 using Flatness.Kernels.Tensors;
@@ -49,6 +50,7 @@ internal sealed class DirectOperator<T> : DenseSandwichOperator<T> where T : unm
     public static SideLayout Layout(int count, int outputDim, int inputDim, int elementBytes) =>
         SideLayout.ForChunkBytes(count, outputDim, inputDim, ChunkBytes, elementBytes);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Prepare(SandwichPlan plan, Matrix<T>[] prefix, Matrix<T>[] suffix, Matrix<T> z)
     {
         for (int j = 2; j <= Depth; j++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using Flatness.Kernels.Cpu;
@@ -76,6 +77,7 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
     private bool UseResidual(SandwichPlan plan) =>
         _x is not null && 2L * Count * OutputDim * InputDim < (plan.AnySandwich ? 2L : 1L) * _layout.Length;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Prepare(SandwichPlan plan, Matrix<T>[] prefix, Matrix<T>[] suffix, Matrix<T> z)
     {
         int dL = OutputDim, d0 = InputDim;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using Flatness.Kernels.Tensors;
@@ -16,6 +17,7 @@ internal static class Numerics
         return target;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Convert<TSource, T>(ReadOnlySpan<TSource> source, Span<T> target)
         where TSource : unmanaged, IFloatingPointIeee754<TSource>
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -36,6 +38,7 @@ internal static class Numerics
     }
 
     /// <summary>sum_i x_i y_i accumulated in float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(double))

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using Flatness.Kernels.Cpu;
 using Flatness.Kernels.Tensors;
@@ -48,6 +49,7 @@ internal sealed class RankOnePathOperator<T> : DenseSandwichOperator<T> where T 
 
     public override string Path => "rank-one";
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override double Prepare(SandwichPlan plan, Matrix<T>[] prefix, Matrix<T>[] suffix, Matrix<T> z)
     {
         T invN = T.One / T.CreateTruncating(Count);
