@@ -69,8 +69,11 @@ internal static class GemmTable
         Console.WriteLine($"{OpenBlas.Status}{(OpenBlas.IsAvailable ? $" ({OpenBlas.Config})" : "")}");
         Console.WriteLine($"ours: {Gemm.Isa}, f32 {Gemm.Blocking<float>()}, f64 {Gemm.Blocking<double>()}");
         if (overrides.Count > 0) Console.WriteLine($"overrides: {string.Join(", ", overrides)}");
-        Console.WriteLine($"threads: {threads} (both), repeats: {repeats}, median seconds per call, samples interleaved "
-            + $"(>= {sampleSeconds * 1000:F0} ms each, {settleSeconds * 1000:F0} ms idle before each so that the other library's threads stop spinning)");
+        Console.WriteLine(cpuClock
+            ? $"threads: 1 (both), repeats: {repeats}, median of the calling thread's CPU seconds per call, samples "
+                + $"interleaved (>= {sampleSeconds * 1000:F0} ms each)"
+            : $"threads: {threads} (both), repeats: {repeats}, median wall seconds per call, samples interleaved "
+                + $"(>= {sampleSeconds * 1000:F0} ms each, {settleSeconds * 1000:F0} ms idle before each so that the other library's threads stop spinning)");
         Console.WriteLine();
         Console.WriteLine("| size | precision | ours GFLOP/s | OpenBLAS GFLOP/s | ratio | best-sample ratio |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|");
