@@ -52,8 +52,9 @@ public readonly record struct GramLayout
 /// (M vec E)_a = sum_{c&gt;=a} C_ac E_c + sum_{c&lt;a} C_ca^T E_c, E_c the rows of E, for the loss
 /// (1/n)||X vec E - b||^2 = vec(E)^T M vec(E) - 2 vec(E)^T (X^T b / n) + b^T b / n and its gradient 2 (M vec E - X^T b / n).
 /// The blocks are split among worker threads, each with private accumulators for S* and M vec E; each block is
-/// read once from memory: S and S* by TensorPrimitives over the whole block, M vec(E) by
-/// <see cref="GramBlockKernel{T, TV, TSimd}"/> from cache.
+/// read once from memory and then from cache by the SIMD loops of <see cref="GramBlockKernel{T, TV, TSimd}"/>
+/// (dot products for S, scaled additions for S*, row loops for M vec E), which are compiled fully optimised from
+/// the first call.
 /// </para>
 /// </summary>
 public static class GramOperator
@@ -196,6 +197,11 @@ public static class GramOperator
             }
         }
 
+        /// <summary>
+        /// This worker's blocks, in storage order, so that K streams from memory. (Cutting the blocks into row strips
+        /// processed across all blocks would keep the strips of the H_l and Acc_l in L1, but the strided reads of K
+        /// were slower than the L2 traffic they save.)
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private unsafe void Run<TV, TSimd>(int worker, int workers)
             where TV : unmanaged
@@ -206,8 +212,6 @@ public static class GramOperator
             bool loss = !e.IsEmpty;
             var own = workspace.Span.Slice(worker * perWorker, perWorker);
             own.Clear();
-            var kSpan = k.Span;
-            var hSpan = hs.Span;
             var sSpan = sOut.Span;
             var gSpan = gs.Span;
             T half = T.One / (T.One + T.One);
@@ -218,26 +222,25 @@ public static class GramOperator
             while (layout.Block(a, dL - 1) < first) a++;
             int c = first - layout.Block(a, a) + a;
 
-            fixed (T* kp = kSpan, ep = e.Span, wp = own)
+            fixed (T* kp = k.Span, hp = hs.Span, ep = e.Span, wp = own)
             {
                 T* y = wp + (nint)ng * blockLength;
                 for (int p = first; p < last; p++)
                 {
-                    var block = kSpan.Slice(p * blockLength, blockLength);
+                    T* block = kp + (nint)p * blockLength;
                     for (int l = 0; l < nh; l++)
                     {
-                        T v = TensorPrimitives.Dot(block, hSpan.Slice(l * blockLength, blockLength));
+                        T v = GramBlockKernel<T, TV, TSimd>.Dot(block, hp + (nint)l * blockLength, blockLength);
                         sSpan[l * dL * dL + a * dL + c] = v;
                         sSpan[l * dL * dL + c * dL + a] = v;
                     }
                     for (int l = 0; l < ng; l++)
                     {
                         T w = gSpan[l * dL * dL + a * dL + c];
-                        var target = own.Slice(l * blockLength, blockLength);
-                        TensorPrimitives.MultiplyAdd(block, a == c ? w * half : w, target, target);
+                        GramBlockKernel<T, TV, TSimd>.MultiplyAdd(block, a == c ? w * half : w, wp + (nint)l * blockLength, blockLength);
                     }
                     if (loss)
-                        GramBlockKernel<T, TV, TSimd>.LossRows(kp + (nint)p * blockLength, d0,
+                        GramBlockKernel<T, TV, TSimd>.LossRows(block, d0, d0,
                             ep + (nint)c * d0, ep + (nint)a * d0, y + (nint)a * d0, a != c ? y + (nint)c * d0 : null);
                     if (++c == dL) { a++; c = a; }
                 }
