@@ -11,6 +11,7 @@ namespace Flatness.Bench;
 /// after warm-up, same thread count), printed as a markdown table of GFLOP/s and their ratio.
 /// Options: --sizes 64,128,... (square), --shapes 50x50x100000,... (m x k x n), --precision f32,f64,
 /// --threads T, --repeats R, --sample-ms S (least duration of one sample),
+/// --settle-ms P (idle time before each sample, default 200: OpenBLAS threads spin ~0.1 s after a call),
 /// --clock wall|cpu (cpu: the calling thread's CPU time, for single-threaded tuning on a loaded machine), and for tuning --set KC=384,MC=120,... (our GemmBlocking).
 /// </summary>
 internal static class GemmTable
@@ -27,6 +28,7 @@ internal static class GemmTable
         var overrides = new List<(string Name, long Value)>();
         double sampleSeconds = 0.05;
         bool cpuClock = false;
+        double settleSeconds = Timing.DefaultSettleSeconds;
         for (int i = 0; i < args.Length; i++)
         {
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -44,6 +46,7 @@ internal static class GemmTable
                 case "--threads": threads = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--repeats": repeats = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--sample-ms": sampleSeconds = double.Parse(value, CultureInfo.InvariantCulture) / 1000; break;
+                case "--settle-ms": settleSeconds = double.Parse(value, CultureInfo.InvariantCulture) / 1000; break;
                 case "--clock":
                     cpuClock = value switch { "cpu" => true, "wall" => false, _ => throw new ArgumentException("--clock is wall or cpu") };
                     break;
@@ -66,7 +69,11 @@ internal static class GemmTable
         Console.WriteLine($"{OpenBlas.Status}{(OpenBlas.IsAvailable ? $" ({OpenBlas.Config})" : "")}");
         Console.WriteLine($"ours: {Gemm.Isa}, f32 {Gemm.Blocking<float>()}, f64 {Gemm.Blocking<double>()}");
         if (overrides.Count > 0) Console.WriteLine($"overrides: {string.Join(", ", overrides)}");
-        Console.WriteLine($"threads: {threads} (both), repeats: {repeats}, median seconds per call, samples interleaved");
+        Console.WriteLine(cpuClock
+            ? $"threads: 1 (both), repeats: {repeats}, median of the calling thread's CPU seconds per call, samples "
+                + $"interleaved (>= {sampleSeconds * 1000:F0} ms each)"
+            : $"threads: {threads} (both), repeats: {repeats}, median wall seconds per call, samples interleaved "
+                + $"(>= {sampleSeconds * 1000:F0} ms each, {settleSeconds * 1000:F0} ms idle before each so that the other library's threads stop spinning)");
         Console.WriteLine();
         Console.WriteLine("| size | precision | ours GFLOP/s | OpenBLAS GFLOP/s | ratio | best-sample ratio |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|");
@@ -77,8 +84,8 @@ internal static class GemmTable
             {
                 string row = precision switch
                 {
-                    "f32" => Row<float>(m, k, n, threads, repeats, sampleSeconds, cpuClock, overrides),
-                    "f64" => Row<double>(m, k, n, threads, repeats, sampleSeconds, cpuClock, overrides),
+                    "f32" => Row<float>(m, k, n, threads, repeats, sampleSeconds, settleSeconds, cpuClock, overrides),
+                    "f64" => Row<double>(m, k, n, threads, repeats, sampleSeconds, settleSeconds, cpuClock, overrides),
                     _ => throw new ArgumentException($"precision '{precision}' is not f32 or f64"),
                 };
                 Console.WriteLine(row);
@@ -87,7 +94,8 @@ internal static class GemmTable
         return 0;
     }
 
-    private static string Row<T>(int m, int k, int n, int threads, int repeats, double sampleSeconds, bool cpuClock,
+    private static string Row<T>(int m, int k, int n, int threads, int repeats, double sampleSeconds,
+        double settleSeconds, bool cpuClock,
         List<(string Name, long Value)> overrides)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -119,7 +127,7 @@ internal static class GemmTable
             return $"| {label} | {precision} | {flops / cpu[0].Median * 1e-9:F1} | {flops / cpu[1].Median * 1e-9:F1} | "
                 + $"{cpu[1].Median / cpu[0].Median:F2} | {cpu[1].Min / cpu[0].Min:F2} |";
         }
-        var results = Timing.MeasureInterleaved([runOurs, runTheirs], repeats, 0.3, sampleSeconds);
+        var results = Timing.MeasureInterleaved([runOurs, runTheirs], repeats, 0.3, sampleSeconds, settleSeconds);
         double worst = 0;
         for (int i = 0; i < ours.Length; i++)
             worst = Math.Max(worst, double.CreateTruncating(T.Abs(ours[i] - theirs[i])));

@@ -37,7 +37,7 @@ public sealed class ReproduceCommandTests : IDisposable
     private static int Run(params string[] args) => CliRunner.Run(args).Code;
 
     [Fact]
-    public void TinySweepOfEveryClaimPassesAndWritesTheSummary()
+    public void TinySweepOfEveryClaimPassesAndEqualsItsMergedShards()
     {
         var (console, text) = CaptureConsole();
         int code = ReproduceCommand.Execute(Tiny("all", Dir("all")), console);
@@ -63,7 +63,19 @@ public sealed class ReproduceCommandTests : IDisposable
             Assert.All(figures, f => Assert.True(new FileInfo(Path.Combine(Dir("all"), f)).Length > 1000, f));
         }
         Assert.Equal(output.Trim(), File.ReadAllText(Path.Combine(Dir("all"), SweepSummary.FileName)).Trim());
+
+        // The same sweep in two shards, merged, gives the same CSVs and verdicts.
+        for (int k = 0; k < 2; k++)
+            Assert.Equal(0, ReproduceCommand.Execute(Tiny("all", Dir($"part{k}"), new Shard(k, 2)), CaptureConsole().Console));
+        var (mergeConsole, mergeText) = CaptureConsole();
+        Assert.Equal(0, MergeCommand.Execute([Dir("part0"), Dir("part1")], Dir("merged"), json: true, mergeConsole));
+        foreach (var claim in claims.Select(c => c.GetProperty("id").GetString()))
+            Assert.Equal(File.ReadAllText(Path.Combine(Dir("all"), $"{claim}.csv")), File.ReadAllText(Path.Combine(Dir("merged"), $"{claim}.csv")));
+        Assert.Equal(Verdicts(output), Verdicts(mergeText.ToString()));
     }
+
+    private static string Verdicts(string json) => string.Join("\n", JsonDocument.Parse(json).RootElement.GetProperty("claims").EnumerateArray()
+        .Select(c => $"{c.GetProperty("id")} {c.GetProperty("passed")} {c.GetProperty("numbers")} {c.GetProperty("reason")} {c.GetProperty("cells")}"));
 
     [Fact]
     public void ShardsMergedByTheMergeCommandEqualAnUnshardedRun()
@@ -81,8 +93,6 @@ public sealed class ReproduceCommandTests : IDisposable
         Assert.Equal(0, MergeCommand.Execute([Dir("s0"), Dir("s1"), Dir("s2")], Dir("merged"), json: true, mergeConsole));
 
         Assert.Equal(File.ReadAllText(Path.Combine(Dir("whole"), "C1.csv")), File.ReadAllText(Path.Combine(Dir("merged"), "C1.csv")));
-        static string Verdicts(string json) => string.Join("\n", JsonDocument.Parse(json).RootElement.GetProperty("claims").EnumerateArray()
-            .Select(c => $"{c.GetProperty("id")} {c.GetProperty("passed")} {c.GetProperty("numbers")} {c.GetProperty("reason")} {c.GetProperty("cells")}"));
         Assert.Equal(Verdicts(File.ReadAllText(Path.Combine(Dir("whole"), SweepSummary.FileName))), Verdicts(mergeText.ToString()));
     }
 

@@ -183,6 +183,22 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void GramPathLossIsNeverNegativeAtAnInterpolant()
+    {
+        // Many measurements of a small matrix: the Gram path takes the loss from its expanded quadratic form.
+        int[] dims = [4, 4, 4, 4];
+        for (int seed = 0; seed < 20; seed++)
+        {
+            var problem = Generators.Gaussian(4, 4, 2, 400, seed: seed);
+            var layers = Flatness.Solver.Theory.FlatnessTheory.FlattestFactorization(problem.GroundTruth!, dims);
+            using var f64 = new CpuEvaluator<double>(problem, dims, "gram");
+            using var f32 = new CpuEvaluator<float>(problem, dims, "gram");
+            Assert.InRange(f64.Evaluate(layers, Quantities.Loss).Loss, 0.0, 1e-12);
+            Assert.InRange(f32.Evaluate(layers, Quantities.Loss).Loss, 0.0, 1e-5);
+        }
+    }
+
+    [Fact]
     public void RejectsMismatchedShapesAndPaths()
     {
         int[] dims = [4, 3, 5];

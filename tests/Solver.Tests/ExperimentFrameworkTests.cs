@@ -197,6 +197,22 @@ public sealed class ExperimentFrameworkTests : IDisposable
     }
 
     [Fact]
+    public void RunningSomeClaimsIntoADirectoryReportsAllItsClaims()
+    {
+        var available = new Claim[] { new CountingClaim("T1"), new CountingClaim("T2", 3) };
+        new SweepRunner(available, Settings).Run(Dir("a"), Shard.All);
+        var t2 = new CountingClaim("T2", 3);
+        var again = new SweepRunner([t2], Settings, available: available).Run(Dir("a"), Shard.All);
+        Assert.Equal(0, t2.Runs);
+        Assert.Equal(["T1", "T2"], again.Summary!.Claims.Select(c => c.Id));
+        Assert.Equal(16, again.TotalCells);
+
+        // A claim added to a finished directory: the summary waits until its cells are there, then covers both.
+        var partial = new SweepRunner([new CountingClaim("T3", 2)], Settings, available: available).Run(Dir("b"), new Shard(0, 2));
+        Assert.Null(partial.Summary);
+    }
+
+    [Fact]
     public void ADirectoryHoldsOneKindOfSweep()
     {
         new SweepRunner([new CountingClaim("T1")], Settings).Run(Dir("a"), Shard.All);
@@ -262,5 +278,5 @@ public sealed class ExperimentFrameworkTests : IDisposable
     }
 
     private static string Describe(ClaimSummary c) =>
-        $"{c.Id}|{c.Title}|{c.Passed}|{string.Join(";", c.Numbers.Select(n => $"{n.Key}={n.Value:R}"))}|{c.Reason}|{c.Cells}|{c.Rows}|{c.Csv}|{string.Join(";", c.Figures)}";
+        $"{c.Id}|{c.Title}|{c.Passed}|{string.Join(";", c.Numbers.Select(n => $"{n.Key}={n.Value:R}"))}|{c.Reason}|{c.Headline}|{c.Cells}|{c.Rows}|{c.Csv}|{string.Join(";", c.Figures)}";
 }

@@ -10,7 +10,7 @@ public class TimingTests
         int fast = 0, slow = 0;
         var results = Timing.MeasureInterleaved(
             [() => fast++, () => { slow++; Thread.SpinWait(20000); }],
-            repeats: 5, warmupSeconds: 0.001, minSampleSeconds: 0.002);
+            repeats: 5, warmupSeconds: 0.001, minSampleSeconds: 0.002, settleSeconds: 0.001);
         Assert.Equal(2, results.Length);
         foreach (var r in results)
         {

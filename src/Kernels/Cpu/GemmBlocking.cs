@@ -20,16 +20,19 @@ public sealed record GemmBlocking(
     /// <summary>The micro-kernel's tile height; every blocking uses it.</summary>
     public const int KernelRows = 6;
 
-    /// <summary>Tuned defaults for the given precision and vector width (AVX2 numbers measured on AMD Zen 3).</summary>
+    /// <summary>
+    /// Defaults for the given precision and vector width. The KC x NR sliver of B takes half of a 32 KiB L1
+    /// (KC = 256 with AVX2), the MC x KC block of A a quarter to a half of L2, the KC x NC panel of B a few MiB of L3.
+    /// AVX2 values measured on AMD Zen 3 (2 cores, 512 KiB L2 each) against OpenBLAS.
+    /// </summary>
     public static GemmBlocking Default<T>(GemmIsa isa) where T : unmanaged
     {
         int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         int lanes = isa switch { GemmIsa.Vector512 => 64, GemmIsa.Vector256 => 32, _ => 16 } / size;
         int nr = 2 * lanes;
-        // KC x NR sliver of B ~ half of L1; MC x KC block of A ~ a quarter to a half of L2.
-        int kc = 256;
-        int mc = 144;
-        int nc = (4096 / nr) * nr;
+        int kc = Math.Clamp(16 * 1024 / (nr * size), 128, 512);
+        int mc = isa == GemmIsa.Vector512 ? 288 : 144;
+        int nc = 4096 / nr * nr;
         return new GemmBlocking(KernelRows, nr, kc, mc, nc,
             DirectMaxWork: 192L * 192 * 192,
             ParallelMinWork: 64L * 64 * 64 + 1);

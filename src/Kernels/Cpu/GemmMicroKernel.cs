@@ -89,10 +89,11 @@ internal static unsafe class GemmMicroKernel<T, TV, TSimd>
         if (Sse.IsSupported)
         {
             T* cp = c;
+            nint rowBytes = 2 * w * sizeof(T);
             for (int r = 0; r < rows; r++, cp += ldc)
             {
-                Sse.Prefetch0(cp);
-                Sse.Prefetch0((byte*)cp + 2 * w * sizeof(T) - 1);
+                for (nint offset = 0; offset < rowBytes; offset += 64) Sse.Prefetch0((byte*)cp + offset);
+                Sse.Prefetch0((byte*)cp + rowBytes - 1);
             }
         }
 

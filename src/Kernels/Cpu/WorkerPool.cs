@@ -26,12 +26,6 @@ internal sealed class WorkerPool
     private int _busy;
     private Exception? _failure;
 
-    /// <summary>Threads that can run a job together: the workers plus the caller.</summary>
-    public int Capacity
-    {
-        get { lock (_gate) return _threads.Count + 1; }
-    }
-
     /// <summary>Runs <paramref name="job"/> as <paramref name="parts"/> parts on up to that many threads.</summary>
     public void Run(IParallelJob job, int parts)
     {
@@ -50,9 +44,16 @@ internal sealed class WorkerPool
                 Volatile.Write(ref _current, new Work(job, parts));
                 Monitor.PulseAll(_gate);
             }
-            job.Execute(0, parts);
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            try
+            {
+                job.Execute(0, parts);
+            }
+            finally
+            {
+                // Even if part 0 failed, the workers may still be reading the caller's (pinned) buffers.
+                var spin = new SpinWait();
+                while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            }
             if (_failure is { } failure)
                 throw new AggregateException("a worker thread failed", failure);
         }

@@ -23,24 +23,35 @@ public static class Timing
         => MeasureInterleaved([action], repeats, warmupSeconds, minSampleSeconds)[0];
 
     /// <summary>
+    /// Idle time between the samples of two different actions, long enough for the worker threads of a threaded
+    /// library to stop spinning and go to sleep (OpenBLAS spins about 0.1 s after each call by default): a spinning
+    /// thread left over from one candidate would otherwise take a core from the next one.
+    /// </summary>
+    public const double DefaultSettleSeconds = 0.2;
+
+    /// <summary>
     /// Times each action: warm-up of at least <paramref name="warmupSeconds"/> (and two calls) each, which also
     /// sizes a sample to about <paramref name="minSampleSeconds"/>; then <paramref name="repeats"/> rounds, each
-    /// timing one sample of every action in turn. Returns one result per action, in order.
+    /// timing one sample of every action in turn. With several actions, waits <paramref name="settleSeconds"/>
+    /// before each action's warm-up and samples (see <see cref="DefaultSettleSeconds"/>).
+    /// Returns one result per action, in order.
     /// </summary>
     public static TimingResult[] MeasureInterleaved(IReadOnlyList<Action> actions, int repeats = 7,
-        double warmupSeconds = 0.2, double minSampleSeconds = 0.02)
+        double warmupSeconds = 0.2, double minSampleSeconds = 0.02, double settleSeconds = DefaultSettleSeconds)
     {
         ArgumentNullException.ThrowIfNull(actions);
         if (actions.Count == 0)
             throw new ArgumentException("nothing to time: the list of actions is empty", nameof(actions));
         if (repeats < 1)
             throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be at least 1, got {repeats}");
-        if (!(warmupSeconds >= 0) || !(minSampleSeconds >= 0))
-            throw new ArgumentOutOfRangeException(nameof(warmupSeconds), "warm-up and sample durations must be >= 0");
+        if (!(warmupSeconds >= 0) || !(minSampleSeconds >= 0) || !(settleSeconds >= 0))
+            throw new ArgumentOutOfRangeException(nameof(warmupSeconds), "warm-up, sample and settle durations must be >= 0");
+        var settle = TimeSpan.FromSeconds(actions.Count > 1 ? settleSeconds : 0);
 
         var calls = new int[actions.Count];
         for (int i = 0; i < actions.Count; i++)
         {
+            Thread.Sleep(settle);
             var watch = Stopwatch.StartNew();
             int count = 0;
             do
@@ -58,6 +69,7 @@ public static class Timing
         {
             for (int i = 0; i < actions.Count; i++)
             {
+                Thread.Sleep(settle);
                 long start = Stopwatch.GetTimestamp();
                 for (int call = 0; call < calls[i]; call++) actions[i]();
                 samples[i][r] = Stopwatch.GetElapsedTime(start).TotalSeconds / calls[i];

@@ -27,10 +27,12 @@ public sealed class Chart
 
     /// <summary>
     /// Adds a series; <paramref name="low"/>/<paramref name="high"/> (optional) draw a bar from low to high at each x.
-    /// Non-positive values are left out on a log axis.
+    /// Non-positive values are left out on a log axis. <paramref name="connect"/>: lines between points;
+    /// <paramref name="markers"/>: a dot at each point (off for dense curves).
     /// </summary>
     public Chart Series(string legend, IReadOnlyList<double> x, IReadOnlyList<double> y,
-        IReadOnlyList<double>? low = null, IReadOnlyList<double>? high = null, bool connect = true, LinePattern? pattern = null)
+        IReadOnlyList<double>? low = null, IReadOnlyList<double>? high = null, bool connect = true, LinePattern? pattern = null,
+        bool markers = true)
     {
         if (x.Count != y.Count) throw new ArgumentException($"series '{legend}' has {x.Count} x values and {y.Count} y values");
         var xs = new List<double>();
@@ -57,7 +59,8 @@ public sealed class Chart
         if (xs.Count == 0) return this;
         var scatter = connect ? _plot.Add.Scatter(xs.ToArray(), ys.ToArray()) : _plot.Add.ScatterPoints(xs.ToArray(), ys.ToArray());
         scatter.LegendText = legend;
-        scatter.MarkerSize = 6;
+        scatter.MarkerSize = markers ? 6 : 0;
+        if (connect) scatter.LineWidth = markers ? 1.5f : 2f;
         if (pattern is { } p) scatter.LinePattern = p;
         if (lo.Count > 0)
         {
@@ -104,14 +107,22 @@ public sealed class Chart
     /// <summary>Renders to DIR/<paramref name="fileName"/> (temporary file, then rename) and returns the file name.</summary>
     public string Save(string directory, string fileName, int width = 900, int height = 560)
     {
-        if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_maxX - _minX);
+        if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_minX, _maxX);
         else if (_integerX) _plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
-        if (_logY) _plot.Axes.Left.TickGenerator = LogTicks(_maxY - _minY);
+        if (_logY) _plot.Axes.Left.TickGenerator = LogTicks(_minY, _maxY);
+        // A span of a few ulps (equal values up to rounding) would ask the tick generators for ~1e16 ticks: widen it.
+        if (NearlyEmpty(_minX, _maxX)) _plot.Axes.SetLimitsX(_minX - Pad(_minX, _logX), _maxX + Pad(_maxX, _logX));
+        if (NearlyEmpty(_minY, _maxY)) _plot.Axes.SetLimitsY(_minY - Pad(_minY, _logY), _maxY + Pad(_maxY, _logY));
         _plot.ShowLegend(_legend);
         byte[] png = _plot.GetImageBytes(width, height, ImageFormat.Png);
         CellStore.WriteAtomically(Path.Combine(directory, fileName), png);
         return fileName;
     }
+
+    private static bool NearlyEmpty(double min, double max) =>
+        double.IsFinite(min) && double.IsFinite(max) && max - min <= 1e-9 * Math.Max(1, Math.Max(Math.Abs(min), Math.Abs(max)));
+
+    private static double Pad(double v, bool log) => log ? 0.5 : Math.Max(0.05 * Math.Abs(v), 1e-9);
 
     private static bool Usable(double v, bool log) => double.IsFinite(v) && (!log || v > 0);
     private double Tx(double v) => _logX ? Math.Log10(v) : v;
@@ -125,12 +136,35 @@ public sealed class Chart
         _maxY = Math.Max(_maxY, y);
     }
 
-    private static ScottPlot.TickGenerators.NumericAutomatic LogTicks(double decades) => new()
+    /// <summary>
+    /// Ticks of a log10 axis spanning [lo, hi] (in log10 units): decades when the span is wide, otherwise the
+    /// round values 1, 2, 5 (or 1..9) times a power of ten, each labelled with its value, and minor ticks at 1..9.
+    /// </summary>
+    private static ScottPlot.ITickGenerator LogTicks(double lo, double hi)
     {
-        MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-        IntegerTicksOnly = !(decades < 2),
-        LabelFormatter = v => FormatPower(v),
-    };
+        if (hi - lo >= 2)
+            return new ScottPlot.TickGenerators.NumericAutomatic
+            {
+                MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
+                IntegerTicksOnly = true,
+                LabelFormatter = FormatPower,
+            };
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        int first = (int)Math.Floor(lo) - 1, last = (int)Math.Ceiling(hi) + 1;
+        double margin = 0.05 * Math.Max(hi - lo, 0.1);
+        bool InRange(double v) => Math.Log10(v) >= lo - margin && Math.Log10(v) <= hi + margin;
+        double[] mantissas = Enumerable.Range(first, last - first + 1)
+            .SelectMany(k => new[] { 1.0, 2, 5 }.Select(m => m * Math.Pow(10, k))).Count(InRange) >= 3 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        for (int k = first; k <= last; k++)
+            for (int m = 1; m <= 9; m++)
+            {
+                double v = m * Math.Pow(10, k);
+                if (!InRange(v)) continue;
+                if (mantissas.Contains(m)) ticks.AddMajor(Math.Log10(v), v.ToString("G4", CultureInfo.InvariantCulture));
+                else ticks.AddMinor(Math.Log10(v));
+            }
+        return ticks;
+    }
 
     private static string FormatPower(double log10)
     {

@@ -43,8 +43,11 @@ public abstract class Claim
     public override string ToString() => $"{Id} {Title}";
 }
 
-/// <summary>A claim's verdict: whether every check passed, the numbers it rests on, and in words why.</summary>
-public sealed record ClaimVerdict(bool Passed, IReadOnlyList<KeyValuePair<string, double>> Numbers, string Reason);
+/// <summary>
+/// A claim's verdict: whether every check passed, the numbers it rests on, in words why (every check with its
+/// numbers), and a one-line headline of the key numbers for tables.
+/// </summary>
+public sealed record ClaimVerdict(bool Passed, IReadOnlyList<KeyValuePair<string, double>> Numbers, string Reason, string Headline);
 
 /// <summary>
 /// Collects the numbers and the checks of a verdict. Every check is stated with the numbers it compares, so a
@@ -55,10 +58,21 @@ public sealed class VerdictBuilder
     private readonly List<KeyValuePair<string, double>> _numbers = [];
     private readonly List<string> _passed = [];
     private readonly List<string> _failed = [];
+    private string? _headline;
 
     public VerdictBuilder Number(string name, double value)
     {
         _numbers.Add(new(name, value));
+        return this;
+    }
+
+    /// <summary>The numbers recorded so far, in order.</summary>
+    public IReadOnlyList<KeyValuePair<string, double>> Numbers => _numbers;
+
+    /// <summary>The key numbers in one line (for the final table).</summary>
+    public VerdictBuilder Headline(string text)
+    {
+        _headline = text;
         return this;
     }
 
@@ -76,7 +90,7 @@ public sealed class VerdictBuilder
         string reason = _failed.Count > 0
             ? "FAILED: " + string.Join("; ", _failed) + (_passed.Count > 0 ? ". Held: " + string.Join("; ", _passed) : "")
             : string.Join("; ", _passed);
-        return new ClaimVerdict(_failed.Count == 0, _numbers.ToArray(), reason);
+        return new ClaimVerdict(_failed.Count == 0, _numbers.ToArray(), reason, _headline ?? reason);
     }
 
     /// <summary>Compact number formatting for verdict statements.</summary>

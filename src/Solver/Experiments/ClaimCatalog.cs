@@ -11,6 +11,8 @@ public static class ClaimCatalog
         new C2Sandwich(),
         new C3Minimum(),
         new C4Recovery(),
+        new C5ImplicitFlatness(),
+        new C6Depth(),
     ];
 
     /// <summary>"all" or a comma-separated list of ids (case-insensitive), e.g. "C1,C4".</summary>

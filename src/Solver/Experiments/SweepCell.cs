@@ -22,7 +22,7 @@ public sealed class SweepCell
     /// <summary>Position in the whole sweep (all selected claims, in catalog order); shards split on it.</summary>
     public int Index { get; }
     public ResultRow Parameters { get; }
-    /// <summary>File-name-safe identity, e.g. "C4_depth-3_n-120_method-penalty_seed-2".</summary>
+    /// <summary>File-name-safe identity, e.g. "C4_ratio-2_method-flat_depth-3_seed-1" (characters other than letters, digits, '.', '+' and '-' become '~').</summary>
     public string Key { get; }
     /// <summary>Random seed for everything the cell draws, a stable hash of <see cref="Key"/>.</summary>
     public int Seed { get; }
@@ -41,7 +41,7 @@ public sealed class SweepCell
     {
         var sb = new StringBuilder(text.Length);
         foreach (char c in text)
-            sb.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '+' ? c : c == '-' ? 'm' : '~');
+            sb.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '+' or '-' ? c : '~');
         return sb.ToString();
     }
 

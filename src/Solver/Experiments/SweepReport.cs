@@ -5,7 +5,7 @@ namespace Flatness.Solver.Experiments;
 
 /// <summary>One claim's line in summary.json.</summary>
 public sealed record ClaimSummary(
-    string Id, string Title, bool Passed, IReadOnlyList<KeyValuePair<string, double>> Numbers, string Reason,
+    string Id, string Title, bool Passed, IReadOnlyList<KeyValuePair<string, double>> Numbers, string Reason, string Headline,
     int Cells, int Rows, string Csv, IReadOnlyList<string> Figures, double Seconds);
 
 /// <summary>summary.json: the sweep's settings and every claim's verdict.</summary>
@@ -41,6 +41,7 @@ public sealed record SweepSummary(string Mode, int Seeds, string Precision, stri
                     else w.WriteString(name, ResultRow.Format(value));
                 }
                 w.WriteEndObject();
+                w.WriteString("headline", c.Headline);
                 w.WriteString("reason", c.Reason);
                 w.WriteNumber("cells", c.Cells);
                 w.WriteNumber("rows", c.Rows);
@@ -69,6 +70,7 @@ public sealed record SweepSummary(string Mode, int Seeds, string Precision, stri
                 c.GetProperty("passed").GetBoolean(),
                 ResultRow.ReadJson(c.GetProperty("numbers")).Fields.Select(f => new KeyValuePair<string, double>(f.Key, (double)f.Value)).ToArray(),
                 c.GetProperty("reason").GetString()!,
+                c.GetProperty("headline").GetString()!,
                 c.GetProperty("cells").GetInt32(),
                 c.GetProperty("rows").GetInt32(),
                 c.GetProperty("csv").GetString()!,
@@ -104,7 +106,7 @@ public static class SweepReport
             string csv = claim.Id + ".csv";
             CellStore.WriteAtomically(Path.Combine(directory, csv), Csv.Format(rows));
             var figures = claim.Plot(rows, directory, settings);
-            summaries.Add(new ClaimSummary(claim.Id, claim.Title, verdict.Passed, verdict.Numbers, verdict.Reason,
+            summaries.Add(new ClaimSummary(claim.Id, claim.Title, verdict.Passed, verdict.Numbers, verdict.Reason, verdict.Headline,
                 mine.Length, rows.Length, csv, figures, mine.Sum(c => c.Seconds)));
         }
         var summary = new SweepSummary(settings.ModeName, settings.Seeds, settings.Precision, settings.Backend, summaries);

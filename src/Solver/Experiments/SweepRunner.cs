@@ -14,6 +14,8 @@ public interface ISweepObserver
 }
 
 /// <summary>What one run of a (sharded) sweep did.</summary>
+/// <param name="TotalCells">Cells of every claim recorded in the directory.</param>
+/// <param name="MissingCells">Of those, the ones not finished yet (other shards, other claims).</param>
 public sealed record SweepRunResult(
     int TotalCells, int OwnedCells, int Computed, int Skipped, int MissingCells, SweepSummary? Summary)
 {
@@ -28,9 +30,13 @@ public sealed record SweepRunResult(
 public sealed class SweepRunner
 {
     private readonly Func<SensingProblem, IReadOnlyList<int>, IEvaluator>? _createEvaluator;
+    private readonly IReadOnlyList<Claim> _available;
 
-    public SweepRunner(IEnumerable<Claim> claims, SweepSettings settings, Func<SensingProblem, IReadOnlyList<int>, IEvaluator>? createEvaluator = null)
+    /// <param name="available">Claims that a directory's sweep.json may name besides these (default: the catalog).</param>
+    public SweepRunner(IEnumerable<Claim> claims, SweepSettings settings, Func<SensingProblem, IReadOnlyList<int>, IEvaluator>? createEvaluator = null,
+        IReadOnlyList<Claim>? available = null)
     {
+        _available = available ?? ClaimCatalog.All;
         Claims = claims.DistinctBy(c => c.Id).OrderBy(c => c.Id, StringComparer.Ordinal).ToArray();
         if (Claims.Count == 0) throw new ArgumentException("a sweep needs at least one claim", nameof(claims));
         Settings = settings;
@@ -89,11 +95,18 @@ public sealed class SweepRunner
             observer?.ClaimFinished(claim);
         }
 
-        int missing = Cells.Count(c => !store.Has(c.Key));
+        // The directory's summary covers every claim recorded in its sweep.json (a run of some claims into a directory
+        // that holds more reports them all), in the order of a run of exactly those claims.
+        var recorded = store.ReadManifest()!.Claims
+            .Select(id => Claims.FirstOrDefault(c => c.Id == id) ?? _available.FirstOrDefault(c => c.Id == id)
+                ?? throw new InvalidDataException($"{store.Directory}/{CellStore.ManifestName} lists claim '{id}', which this program does not know"))
+            .ToArray();
+        var all = EnumerateCells(recorded, Settings);
+        int missing = all.Count(c => !store.Has(c.Key));
         SweepSummary? summary = null;
         if (missing == 0)
-            summary = SweepReport.Write(store.Directory, Claims, Settings, Cells.Select(c => store.TryRead(c.Key)!).ToArray());
-        return new SweepRunResult(Cells.Count, owned, computed, skipped, missing, summary);
+            summary = SweepReport.Write(store.Directory, recorded, Settings, all.Select(c => store.TryRead(c.Key)!).ToArray());
+        return new SweepRunResult(all.Count, owned, computed, skipped, missing, summary);
     }
 
     /// <summary>Runs one cell; failures name the cell so that it can be rerun alone.</summary>

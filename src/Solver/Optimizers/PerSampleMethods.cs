@@ -41,8 +41,9 @@ public sealed class OneSampleSam(OneSampleSamOptions options) : IOptimizer
 
 /// <summary>
 /// The one-sample loop. Safety: a non-finite update, or a full loss (checked every <c>checkEvery</c> steps) that is not
-/// finite or exceeds the blow-up factor times max(best checked loss, initial loss), restores the last checked good
-/// iterate and halves the step size (one back-off).
+/// finite or exceeds the blow-up factor times max(best checked loss, initial loss, null loss ||b||^2/n), restores the
+/// last checked good iterate and halves the step size (one back-off). The null loss keeps a run that starts at an
+/// interpolant (initial loss 0, where label noise must raise the loss) from counting every check as a blow-up.
 /// </summary>
 internal static class PerSampleLoop
 {
@@ -96,7 +97,7 @@ internal static class PerSampleLoop
             {
                 evaluations++;
                 double checkedLoss = evaluator.Evaluate(x, Quantities.Loss).Loss;
-                bad = !double.IsFinite(checkedLoss) || checkedLoss > options.BlowupFactor * Math.Max(best, initialLoss);
+                bad = !double.IsFinite(checkedLoss) || checkedLoss > options.BlowupFactor * Math.Max(Math.Max(best, initialLoss), tracker.NullLoss);
                 if (!bad)
                 {
                     loss = checkedLoss;
@@ -120,7 +121,7 @@ internal static class PerSampleLoop
         {
             evaluations++;
             double finalLoss = evaluator.Evaluate(x, Quantities.Loss).Loss;
-            if (double.IsFinite(finalLoss) && LayerMath.AllFinite(x) && finalLoss <= options.BlowupFactor * Math.Max(best, initialLoss))
+            if (double.IsFinite(finalLoss) && LayerMath.AllFinite(x) && finalLoss <= options.BlowupFactor * Math.Max(Math.Max(best, initialLoss), tracker.NullLoss))
                 loss = finalLoss;
             else
             {

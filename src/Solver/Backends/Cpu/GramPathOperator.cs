@@ -110,7 +110,8 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
         if (residual) return ResidualLoss(e, plan.LossGradient ? z : null);
         if (!lossFromK) return double.NaN;
         // loss = e^T M e - 2 c^T e + beta, Z = 2 (M e - c).
-        double loss = Numerics.Dot<T>(e.Data, _me) - 2 * Numerics.Dot<T>(_c, e.Data) + _beta;
+        // A sum of squares: the expanded form can dip below zero by round-off at an interpolant, never truly.
+        double loss = Math.Max(0.0, Numerics.Dot<T>(e.Data, _me) - 2 * Numerics.Dot<T>(_c, e.Data) + _beta);
         if (plan.LossGradient)
         {
             TensorPrimitives.Subtract(_me, _c, z.Data);

@@ -105,6 +105,8 @@ public sealed class C1Exactness : Claim
             .Number("worst_trace_grad_rel_err", worstGrad)
             .Number("tolerance", tol)
             .Number("points", rows.Count)
+            .Headline($"worst relative error: trace {VerdictBuilder.F(worstTrace)}, trace gradient {VerdictBuilder.F(worstGrad)} " +
+                      $"(tolerance {VerdictBuilder.F(tol)}; {rows.Count} random points, {kinds} measurement types, {depths} depths)")
             .Check(worstTrace <= tol, $"trace vs sum of FD Hessian diagonal: worst relative error {VerdictBuilder.F(worstTrace)} <= {VerdictBuilder.F(tol)}")
             .Check(worstGrad <= tol, $"trace gradient vs FD of the trace: worst relative error {VerdictBuilder.F(worstGrad)} <= {VerdictBuilder.F(tol)}")
             .Check(!rows.Any(r => double.IsNaN(r.Number("trace_rel_err")) || double.IsNaN(r.Number("trace_grad_rel_err"))), "no NaN")

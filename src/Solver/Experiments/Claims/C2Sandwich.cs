@@ -90,6 +90,8 @@ public sealed class C2Sandwich : Claim
             .Number("worst_abs_ratio_minus_1_over_delta", worst)
             .Number("points_outside_sandwich", outside)
             .Number("points_outside_measured_bracket", outsideBracket);
+        v.Headline($"{rows.Count - outside}/{rows.Count} points inside; worst |tr H/2G - 1|/delta = {VerdictBuilder.F(worst)}; " +
+                   $"delta {VerdictBuilder.F(byN[0].Delta)} (n = {byN[0].N}) to {VerdictBuilder.F(byN[^1].Delta)} (n = {byN[^1].N})");
         foreach (var (n, delta, spread) in byN)
         {
             v.Number($"delta_n{n}", delta);
@@ -97,6 +99,7 @@ public sealed class C2Sandwich : Claim
         }
         return v
             .Check(outside == 0, $"all {rows.Count} points satisfy 2(1-delta)G <= tr H <= 2(1+delta)G (worst |tr H/2G - 1|/delta = {VerdictBuilder.F(worst)}, {outside} outside)")
+            .Check(byN[^1].Delta < 1, $"the sandwich is informative at the largest n = {byN[^1].N}: delta = {VerdictBuilder.F(byN[^1].Delta)} < 1")
             .Check(byN.Length < 2 || byN[^1].Delta < byN[0].Delta,
                 $"delta shrinks with n: {VerdictBuilder.F(byN[0].Delta)} at n = {byN[0].N} to {VerdictBuilder.F(byN[^1].Delta)} at n = {byN[^1].N}")
             .Build();
@@ -108,8 +111,8 @@ public sealed class C2Sandwich : Claim
             "number of measurements n", "tr H / (2 G)", logX: true);
         var byN = rows.GroupBy(r => r.Number("n")).OrderBy(g => g.Key).ToArray();
         var ns = byN.Select(g => g.Key).ToArray();
-        chart.Series("1 + delta (measured)", ns, byN.Select(g => 1 + g.Average(r => r.Number("delta"))).ToArray(), pattern: ScottPlot.LinePattern.Dashed);
-        chart.Series("1 - delta (measured)", ns, byN.Select(g => 1 - g.Average(r => r.Number("delta"))).ToArray(), pattern: ScottPlot.LinePattern.Dashed);
+        chart.Series("1 + delta (measured)", ns, byN.Select(g => 1 + g.Average(r => r.Number("delta"))).ToArray(), pattern: ScottPlot.LinePattern.Dashed, markers: false);
+        chart.Series("1 - delta (measured)", ns, byN.Select(g => 1 - g.Average(r => r.Number("delta"))).ToArray(), pattern: ScottPlot.LinePattern.Dashed, markers: false);
         foreach (var (point, shift) in new[] { ("random", 0.97), ("gd", 1.0), ("penalty", 1.03) })
         {
             var mine = rows.Where(r => r.Text("point") == point).ToArray();

@@ -116,6 +116,9 @@ public sealed class C3Minimum : Claim
             .Number("balanced_min_g_over_f_minus_1", minBalancedExcess)
             .Number("balanced_rank1_formula_max_abs_err", formulaDev);
         if (key is not null) v.Number("balanced_g_over_f_L3_d8_rank1", key.Number("g_over_f"));
+        v.Headline($"reached tr H/2F(M) - 1: flattest {VerdictBuilder.F(flatDev)}, penalty {VerdictBuilder.F(penaltyDev)}, " +
+                   $"change of basis {VerdictBuilder.F(fibreDev)}; balanced G/F >= 1 + {VerdictBuilder.F(minBalancedExcess)}" +
+                   (key is null ? "" : $", {key.Number("g_over_f"):0.######} (= 17/12) at L = 3, d = 8, rank 1"));
         v.Check(flatDev <= 1e-9, $"the flattest factorisation attains F(M): max |G/F - 1|, |tr H/2F - 1| = {VerdictBuilder.F(flatDev)} <= 1e-9")
          .Check(penaltyDev <= 1e-3 && penaltyErr <= 1e-6,
             $"penalty continuation reaches tr H = 2F(M) at E = M: max |tr H/2F - 1| = {VerdictBuilder.F(penaltyDev)} <= 1e-3, max ||E-M||^2/||M||^2 = {VerdictBuilder.F(penaltyErr)} <= 1e-6")
@@ -140,7 +143,7 @@ public sealed class C3Minimum : Claim
             foreach (int rank in shape.Select(r => r.Integer("rank")).Distinct().Order())
                 AddMean(chart, $"balanced factorisation, rank {rank}", shape.Where(r => r.Text("factorisation") == "balanced" && r.Integer("rank") == rank), depths, 0);
             chart.Series("rank one: (d0 + dL + L - 2) / (L (d0 dL)^(1/L))", depths.Select(d => (double)d).ToArray(),
-                depths.Select(d => BalancedRatioRankOne(shape.Key.D0, shape.Key.DL, d)).ToArray(), pattern: ScottPlot.LinePattern.Dotted);
+                depths.Select(d => BalancedRatioRankOne(shape.Key.D0, shape.Key.DL, d)).ToArray(), pattern: ScottPlot.LinePattern.Dotted, markers: false);
             AddMean(chart, "flattest construction", shape.Where(r => r.Text("factorisation") == "flattest"), depths, -0.06);
             AddMean(chart, "penalty continuation (L-BFGS), random start", shape.Where(r => r.Text("factorisation").StartsWith("penalty", StringComparison.Ordinal)), depths, 0.0);
             AddMean(chart, "descent over changes of basis (E fixed)", shape.Where(r => r.Text("factorisation").StartsWith("fibre", StringComparison.Ordinal)), depths, 0.06);
