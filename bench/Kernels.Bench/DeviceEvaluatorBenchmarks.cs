@@ -34,8 +34,10 @@ public class DeviceEvaluatorBenchmarks
         var problem = Generators.Generate(new ProblemSpec(ProblemKind.Gaussian, Size.D, Size.D, Rank: Math.Min(Size.D, 5), Count: Size.N, Seed: 0));
         var dims = Initializers.Dims(Size.D, Size.D, Size.Depth);
         _layers = Initializers.Gaussian(dims, 1.0, 1).Layers;
-        _cpu = Evaluators.Create(problem, dims, "cpu", Path, Precision);
-        _gpu = Evaluators.Create(problem, dims, "ilgpu", Path, Precision);
+        var path = ChoiceNames.ParsePath(Path);
+        var precision = ChoiceNames.ParsePrecision(Precision);
+        _cpu = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = path, Precision = precision });
+        _gpu = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Ilgpu, Path = path, Precision = precision });
     }
 
     [GlobalCleanup]

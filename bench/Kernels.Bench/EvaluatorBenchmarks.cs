@@ -36,10 +36,10 @@ public class EvaluatorBenchmarks
         var dims = Initializers.Dims(Size.D, Size.D, Size.Depth);
         _layers = Initializers.Gaussian(dims, 1.0, 1).Layers;
         _reference = new ReferenceEvaluator(problem);
-        _direct = new CpuEvaluator<double>(problem, dims, "direct");
-        _gram = new CpuEvaluator<double>(problem, dims, "gram");
-        _direct32 = new CpuEvaluator<float>(problem, dims, "direct");
-        _gram32 = new CpuEvaluator<float>(problem, dims, "gram");
+        _direct = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = EvaluationPath.Direct, Precision = Precision.F64 });
+        _gram = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = EvaluationPath.Gram, Precision = Precision.F64 });
+        _direct32 = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = EvaluationPath.Direct, Precision = Precision.F32 });
+        _gram32 = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = EvaluationPath.Gram, Precision = Precision.F32 });
     }
 
     [GlobalCleanup]

@@ -37,8 +37,8 @@ internal static class OperatorTable
             var problem = Generators.Generate(new ProblemSpec(ProblemKind.Gaussian, d, d, Rank: Math.Min(d, 5), Count: 2000, Seed: 0));
             var dims = Initializers.Dims(d, d, 3);
             var layers = Initializers.Gaussian(dims, 1.0, 1).Layers;
-            using var gram = new CpuEvaluator<double>(problem, dims, "gram");
-            using var direct = new CpuEvaluator<double>(problem, dims, "direct");
+            using var gram = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = EvaluationPath.Gram, Precision = Precision.F64 });
+            using var direct = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = EvaluationPath.Direct, Precision = Precision.F64 });
             var k = new double[new GramLayout(d, d).Length];
             for (int i = 0; i < k.Length; i++) k[i] = 1.0 + i % 7; // touched pages: a never-written array reads the shared zero page
 

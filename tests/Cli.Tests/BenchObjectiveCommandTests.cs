@@ -34,7 +34,7 @@ public class BenchObjectiveCommandTests
         Assert.True(code == 0, stderr);
         using var json = JsonDocument.Parse(stdout);
         Assert.Contains(json.RootElement.GetProperty("path").GetString(), new[] { "direct", "gram" });
-        Assert.Contains("per evaluation", json.RootElement.GetProperty("reason").GetString());
+        Assert.Contains("over 1000 evaluations", json.RootElement.GetProperty("reason").GetString());
     }
 
     [Theory]

@@ -36,7 +36,7 @@ public sealed class DevicesCommandTests
     {
         var (code, _, stderr) = CliRunner.Run("bench", "gpu-check", "--backend", "cuda");
         Assert.Equal(2, code);
-        Assert.StartsWith("flatness: unknown GPU backend 'cuda'", stderr);
+        Assert.StartsWith("flatness: unknown backend 'cuda'; accepted: auto, cpu, reference, ilgpu", stderr);
         Assert.Single(stderr.TrimEnd().Split('\n'));
     }
 

@@ -199,7 +199,7 @@ public class EvalCommandTests : IDisposable
 
     [Fact]
     public void UnknownBackendListsTheValidOnes() =>
-        AssertBadInput("unknown backend 'nope'; valid backends: auto, cpu, reference", "eval", "--problem", Problem, "--layers", Layers, "--backend", "nope");
+        AssertBadInput("unknown backend 'nope'; accepted: auto, cpu, reference", "eval", "--problem", Problem, "--layers", Layers, "--backend", "nope");
 
     [Theory]
     [InlineData("cpu")]

@@ -1,3 +1,4 @@
+using Flatness.Solver.Backends;
 using System.Text.Json;
 using Flatness.Cli;
 using Flatness.Solver.Experiments;
@@ -32,7 +33,7 @@ public sealed class ReproduceCommandTests : IDisposable
     }
 
     private static ReproduceOptions Tiny(string claims, string dir, Shard? shard = null, bool json = true) =>
-        new(claims, ExperimentMode.Tiny, dir, null, "f64", "auto", shard ?? Shard.All, 2, json);
+        new(claims, ExperimentMode.Tiny, dir, null, Precision.F64, BackendKind.Auto, shard ?? Shard.All, 2, json);
 
     private static int Run(params string[] args) => CliRunner.Run(args).Code;
 
@@ -130,7 +131,7 @@ public sealed class ReproduceCommandTests : IDisposable
     {
         var (console, _) = CaptureConsole();
         Assert.Equal(0, ReproduceCommand.Execute(Tiny("C1", Dir("s0"), new Shard(0, 2)), console));
-        var e = Assert.Throws<InvalidOperationException>(() => MergeCommand.Execute([Dir("s0")], Dir("m"), json: true, console));
+        var e = Assert.Throws<InvalidDataException>(() => MergeCommand.Execute([Dir("s0")], Dir("m"), json: true, console));
         Assert.Contains("cells are missing", e.Message);
         Assert.Equal(2, Run("merge", Dir("s0"), "--out", Dir("m")));
     }

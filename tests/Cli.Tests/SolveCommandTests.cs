@@ -1,3 +1,4 @@
+using Flatness.Solver.Backends;
 using System.Text.Json;
 using Flatness.Solver.Problems;
 using Flatness.Solver.Runs;
@@ -29,7 +30,7 @@ public class SolveCommandTests : IDisposable
         var library = SolveRunner.Run(new SolveRequest
         {
             Generate = new ProblemSpec(ProblemKind.Gaussian, 6, 6, 1, 24, Seed: 3), Seed = 3, Method = SolveMethod.Gd,
-            LearningRate = 0.05, Steps = 300, Backend = "reference",
+            LearningRate = 0.05, Steps = 300, Backend = BackendKind.Reference,
         });
         var m = library.Metrics;
         Assert.Equal("gd", json.GetProperty("method").GetString());

@@ -91,11 +91,11 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
         var data = new SolverTestData(dims.Length * 13 + problem.Count);
         var layers = data.Layers(dims, 0.7);
         var reference = new ReferenceEvaluator(problem).Evaluate(layers, Quantities.All);
-        foreach (var (precision, tolerance) in new[] { ("f64", Float64Tolerance), ("f32", Float32Tolerance) })
+        foreach (var (precision, tolerance) in new[] { (Precision.F64, Float64Tolerance), (Precision.F32, Float32Tolerance) })
         {
-            using var evaluator = Evaluators.Create(problem, dims, "cpu", path, precision);
-            Assert.Equal(path, evaluator.Path);
-            Assert.Equal("cpu", evaluator.Backend);
+            using var evaluator = Cpu(problem, dims, path, precision);
+            Assert.Equal(path, evaluator.Path.Name());
+            Assert.Equal(BackendKind.Cpu, evaluator.Backend);
             Assert.Equal(precision, evaluator.Precision);
             var actual = evaluator.Evaluate(layers, Quantities.All);
             double worst = Math.Max(Math.Max(Relative(actual.Loss, reference.Loss), Relative(actual.Trace, reference.Trace)),
@@ -129,7 +129,7 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
         var reference = new ReferenceEvaluator(problem);
         foreach (string path in new[] { "direct", "gram" })
         {
-            using var evaluator = new CpuEvaluator<double>(problem, dims, path);
+            using var evaluator = Cpu(problem, dims, path);
             for (int step = 0; step < 3; step++)
             {
                 var layers = data.Layers(dims, 0.5 + step);
@@ -149,7 +149,7 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
         var problem = DenseProblem(8, dims);
         var data = new SolverTestData(4);
         var layers = data.Layers(dims);
-        using var evaluator = new CpuEvaluator<double>(problem, dims, "gram");
+        using var evaluator = Cpu(problem, dims, "gram");
         var at = evaluator.Evaluate(layers, Quantities.All);
         const double h = 1e-6;
         for (int k = 0; k < layers.Length; k++)
@@ -174,8 +174,8 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
         var completion = data.RandomCompletion(20, 5, 4, 0.8);
         var labels = data.Normals(20);
         var layers = data.Layers(dims);
-        using var structured = new CpuEvaluator<double>(new SensingProblem(completion, labels), dims, "completion");
-        using var dense = new CpuEvaluator<double>(new SensingProblem(SolverTestData.Materialise(completion), labels), dims, "gram");
+        using var structured = Cpu(new SensingProblem(completion, labels), dims, "completion");
+        using var dense = Cpu(new SensingProblem(SolverTestData.Materialise(completion), labels), dims, "gram");
         var a = structured.Evaluate(layers, Quantities.All);
         var b = dense.Evaluate(layers, Quantities.All);
         Assert.True(Relative(a.Trace, b.Trace) < Float64Tolerance);
@@ -191,8 +191,8 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
         {
             var problem = Generators.Gaussian(4, 4, 2, 400, seed: seed);
             var layers = Flatness.Solver.Theory.FlatnessTheory.FlattestFactorization(problem.GroundTruth!, dims);
-            using var f64 = new CpuEvaluator<double>(problem, dims, "gram");
-            using var f32 = new CpuEvaluator<float>(problem, dims, "gram");
+            using var f64 = Cpu(problem, dims, "gram");
+            using var f32 = Cpu(problem, dims, "gram", Precision.F32);
             Assert.InRange(f64.Evaluate(layers, Quantities.Loss).Loss, 0.0, 1e-12);
             Assert.InRange(f32.Evaluate(layers, Quantities.Loss).Loss, 0.0, 1e-5);
         }
@@ -203,16 +203,19 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
     {
         int[] dims = [4, 3, 5];
         var dense = DenseProblem(6, dims);
-        var error = Assert.Throws<ArgumentException>(() => new CpuEvaluator<double>(dense, [4, 3, 6], "direct"));
+        var error = Assert.Throws<ArgumentException>(() => Cpu(dense, [4, 3, 6], "direct"));
         Assert.Contains("5x4", error.Message);
-        Assert.Throws<ArgumentException>(() => new CpuEvaluator<double>(dense, dims, "sideways"));
+        Assert.Throws<ArgumentException>(() => Cpu(dense, dims, "sideways"));
         var data = new SolverTestData(1);
         var completion = data.WithRandomLabels(data.RandomCompletion(10, 5, 4, 1.0));
-        Assert.Contains("dense", Assert.Throws<ArgumentException>(() => new CpuEvaluator<double>(completion, dims, "direct")).Message);
-        using var evaluator = new CpuEvaluator<double>(dense, dims, "direct");
+        Assert.Contains("rank-one", Assert.Throws<ArgumentException>(() => Cpu(completion, dims, "rank-one")).Message);
+        using var evaluator = Cpu(dense, dims, "direct");
         var wrong = data.Layers([4, 2, 5]);
         Assert.Contains("W1", Assert.Throws<ArgumentException>(() => evaluator.Evaluate(wrong, Quantities.All)).Message);
     }
+
+    private static IEvaluator Cpu(SensingProblem problem, int[] dims, string path, Precision precision = Precision.F64) =>
+        Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = ChoiceNames.ParsePath(path), Precision = precision });
 
     private static double Relative(double actual, double expected) => Math.Abs(actual - expected) / Math.Max(Math.Abs(expected), 1e-300);
 

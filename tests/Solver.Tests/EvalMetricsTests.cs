@@ -41,7 +41,7 @@ public class EvalMetricsTests
         // ||E - M*||_F^2 / ||M*||_F^2 = (0 + 1 + 0 + 4) / (9 + 1 + 4).
         Assert.Equal(5.0 / 14, m.RelativeError!.Value, 1e-14);
         Assert.Equal(new[] { 2, 2, 2 }, m.Dims);
-        Assert.Equal((2, 3, MeasurementKind.Completion, "reference"), (m.Depth, m.Count, m.Measurement, m.Backend));
+        Assert.Equal((2, 3, MeasurementKind.Completion, BackendKind.Reference), (m.Depth, m.Count, m.Measurement, m.Backend));
         Assert.Equal(new[] { 3.0, 0, 0, 4 }, m.EndToEnd.Data);
     }
 

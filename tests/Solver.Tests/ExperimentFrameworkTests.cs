@@ -176,7 +176,7 @@ public sealed class ExperimentFrameworkTests : IDisposable
             shardDirs.Add(Dir($"shard{k}"));
         }
         var available = new Claim[] { new CountingClaim("T1"), new CountingClaim("T2", 3) };
-        var missing = Assert.Throws<InvalidOperationException>(() => SweepMerge.Merge(shardDirs.Take(2).ToArray(), Dir("partial"), available));
+        var missing = Assert.Throws<InvalidDataException>(() => SweepMerge.Merge(shardDirs.Take(2).ToArray(), Dir("partial"), available));
         Assert.Contains("missing", missing.Message);
 
         var merged = SweepMerge.Merge(shardDirs, Dir("merged"), available);
@@ -217,7 +217,7 @@ public sealed class ExperimentFrameworkTests : IDisposable
     {
         new SweepRunner([new CountingClaim("T1")], Settings).Run(Dir("a"), Shard.All);
         var other = new SweepRunner([new CountingClaim("T1")], new SweepSettings(ExperimentMode.Quick, seeds: 2));
-        var e = Assert.Throws<InvalidOperationException>(() => other.Run(Dir("a"), Shard.All));
+        var e = Assert.Throws<InvalidDataException>(() => other.Run(Dir("a"), Shard.All));
         Assert.Contains("mode tiny", e.Message);
     }
 

@@ -142,14 +142,14 @@ public sealed class GpuEvaluatorTests(GpuFixture fixture)
     public void MatchesFloat64OracleAtDepthsOneToThree(MeasurementKind kind, string pathName)
     {
         var problem = Problem(kind, n: 23, dl: 5, d0: 4, seed: 11);
-        var path = GpuBackend.ParsePath(pathName, problem.Measurements);
-        using var f64 = GpuBackend.Create(problem, path, "f64", context: fixture.Context);
-        using var f32 = GpuBackend.Create(problem, path, "f32", context: fixture.Context);
-        Assert.Equal(fixture.Context.BackendName, f64.Backend);
-        Assert.Equal(pathName, f64.Path);
-        Assert.Equal("f32", f32.Precision);
+        var path = ChoiceNames.ParsePath(pathName)!.Value;
         foreach (var dims in new[] { new[] { 4, 5 }, new[] { 4, 3, 5 }, new[] { 4, 6, 2, 5 } })
         {
+            using var f64 = GpuBackend.Create(problem, dims, path, Precision.F64, fixture.Kind, fixture.Context);
+            using var f32 = GpuBackend.Create(problem, dims, path, Precision.F32, fixture.Kind, fixture.Context);
+            Assert.Equal(GpuBackend.BackendOf(fixture.Kind), f64.Backend);
+            Assert.Equal(path, f64.Path);
+            Assert.Equal(Precision.F32, f32.Precision);
             var w = Layers(dims, seed: dims.Length);
             var want = Oracle(problem, w);
             var reference = new ReferenceEvaluator(problem).Evaluate(w, Quantities.All);
@@ -186,9 +186,9 @@ public sealed class GpuEvaluatorTests(GpuFixture fixture)
     public void DirectPathInBlocksMatchesOracle()
     {
         var problem = Problem(MeasurementKind.Dense, n: 23, dl: 5, d0: 4, seed: 3);
-        using var evaluator = (GpuEvaluator<double>)GpuBackend.Create(problem, GpuPath.Direct, "f64", context: fixture.Context);
-        evaluator.DirectChunkOverride = 7;
-        var w = Layers(new[] { 4, 6, 5 }, seed: 4);
+        int[] dims = [4, 6, 5];
+        using var evaluator = GpuBackend.Create(problem, dims, EvaluationPath.Direct, Precision.F64, fixture.Kind, fixture.Context, directChunk: 7);
+        var w = Layers(dims, seed: 4);
         AssertClose(Oracle(problem, w), evaluator.Evaluate(w, Quantities.All), 1e-10, "direct in blocks of 7");
         var values = evaluator.Evaluate(w, Quantities.Values);
         Assert.Null(values.LossGradient);
@@ -200,59 +200,41 @@ public sealed class GpuEvaluatorTests(GpuFixture fixture)
     public void RejectsLayersThatDoNotFitTheProblem()
     {
         var problem = Problem(MeasurementKind.Dense, n: 5, dl: 3, d0: 2, seed: 1);
-        using var evaluator = GpuBackend.Create(problem, GpuPath.Direct, "f64", context: fixture.Context);
+        using var evaluator = GpuBackend.Create(problem, [2, 3], EvaluationPath.Direct, Precision.F64, fixture.Kind, fixture.Context);
         var e = Assert.Throws<ArgumentException>(() => evaluator.Evaluate(Layers(new[] { 3, 3 }, 1), Quantities.All));
         Assert.Contains("3x2", e.Message);
-        Assert.Throws<ArgumentException>(() => GpuBackend.Create(problem, GpuPath.RankOne, "f64", context: fixture.Context));
-        Assert.Throws<ArgumentException>(() => GpuBackend.Create(problem, GpuPath.Direct, "f16", context: fixture.Context));
+        Assert.Throws<ArgumentException>(() => GpuBackend.Create(problem, [2, 3], EvaluationPath.RankOne, Precision.F64, fixture.Kind, fixture.Context));
+        Assert.Throws<ArgumentException>(() => GpuBackend.Create(problem, [2, 4], EvaluationPath.Direct, Precision.F64, fixture.Kind, fixture.Context));
     }
 
-    [Fact]
-    public void FactoryBuildsIlgpuEvaluatorsAndFallsBackToTheCpuWithOneWarning()
+    [SkippableFact]
+    public void FactoryBuildsIlgpuEvaluatorsOnTheCpuAccelerator()
     {
+        Skip.IfNot(fixture.Kind == GpuKind.Cpu, "the tests run on a real accelerator (FLATNESS_TEST_ACCELERATOR)");
         var problem = Problem(MeasurementKind.Dense, n: 12, dl: 3, d0: 4, seed: 2);
         int[] dims = [4, 3, 3];
         var w = Layers(dims, 6);
-        var want = Oracle(problem, w);
-        if (fixture.Kind == GpuKind.Cpu)
-        {
-            using var onGpu = Evaluators.Create(problem, dims, "ilgpu-cpu", "gram", "f64");
-            Assert.Equal("ilgpu-cpu", onGpu.Backend);
-            Assert.Equal("gram", onGpu.Path);
-            AssertClose(want, onGpu.Evaluate(w, Quantities.All), 1e-10, "factory ilgpu-cpu");
-        }
-        if (DeviceInventory.BestAccelerator(GpuKind.Cuda) is not null) return; // nothing to fall back from
+        using var onGpu = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.IlgpuCpu, Path = EvaluationPath.Gram });
+        Assert.Equal(BackendKind.IlgpuCpu, onGpu.Backend);
+        Assert.Equal(EvaluationPath.Gram, onGpu.Path);
+        AssertClose(Oracle(problem, w), onGpu.Evaluate(w, Quantities.All), 1e-10, "factory ilgpu-cpu");
+    }
+
+    [SkippableFact]
+    public void FactoryFallsBackToTheCpuWithOneWarningWithoutCuda()
+    {
+        Skip.If(DeviceInventory.BestAccelerator(GpuKind.Cuda) is not null, "a CUDA device is present: there is nothing to fall back from");
+        var problem = Problem(MeasurementKind.Dense, n: 12, dl: 3, d0: 4, seed: 2);
+        int[] dims = [4, 3, 3];
+        var w = Layers(dims, 6);
         var warnings = new List<string>();
-        var saved = Evaluators.Warn;
-        Evaluators.Warn = warnings.Add;
-        try
-        {
-            using var fallback = Evaluators.Create(problem, dims, "ilgpu-cuda", "direct", "f64");
-            Assert.Equal("cpu", fallback.Backend);
-            Assert.Equal("direct", fallback.Path);
-            AssertClose(want, fallback.Evaluate(w, Quantities.All), 1e-10, "CPU fallback");
-        }
-        finally { Evaluators.Warn = saved; }
+        using var fallback = Evaluators.Create(problem, dims,
+            new EvaluatorOptions { Backend = BackendKind.IlgpuCuda, Path = EvaluationPath.Direct, Warn = warnings.Add });
+        Assert.Equal(BackendKind.Cpu, fallback.Backend);
+        Assert.Equal(EvaluationPath.Direct, fallback.Path);
+        AssertClose(Oracle(problem, w), fallback.Evaluate(w, Quantities.All), 1e-10, "CPU fallback");
         var warning = Assert.Single(warnings);
         Assert.StartsWith("ILGPU unavailable (no CUDA accelerator found", warning);
         Assert.DoesNotContain('\n', warning);
-    }
-
-    [Fact]
-    public void SelectorKeepsSmallProblemsOnTheCpuAndPrefersGramForLargeN()
-    {
-        int[] dims = [8, 8, 8];
-        var cpu = new Choice("cpu", "direct", "f64", "test");
-        var gpu = new GpuDeviceInfo(GpuKind.Cuda, "test GPU", 80L << 30, 32, 1024, 48 << 10, 132, "9.0");
-        Assert.Equal("cpu", GpuSelection.PreferGpu(MeasurementKind.Dense, 50, dims, cpu, 1000, gpu).Backend);
-        int[] big = [256, 256, 256, 256, 256];
-        var bigCpu = EvaluatorSelector.Choose(MeasurementKind.Dense, 20000, big, "cpu", "direct", "f32");
-        var moved = GpuSelection.PreferGpu(MeasurementKind.Dense, 20000, big, bigCpu, 1000, gpu);
-        Assert.Equal("ilgpu-cuda", moved.Backend);
-        Assert.Equal("gram", moved.Path);
-        var forced = GpuSelection.Choose(MeasurementKind.Dense, 20000, big, "ilgpu", "direct", "f32", 1000, gpu);
-        Assert.Equal("direct", forced.Path);
-        Assert.Equal("completion", GpuSelection.Choose(MeasurementKind.Completion, 100, dims, "ilgpu", "auto", "f64", 10, gpu).Path);
-        Assert.Throws<ArgumentException>(() => GpuSelection.Choose(MeasurementKind.Dense, 100, dims, "ilgpu", "rank-one", "f64", 10, gpu));
     }
 }

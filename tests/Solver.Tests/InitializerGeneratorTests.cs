@@ -84,9 +84,9 @@ public class InitializerGeneratorTests
         try
         {
             ProblemFiles.SaveLayers(path, Initializers.Gaussian([4, 2, 3], 1, 1).Layers);
-            Assert.Equal([4, 2, 3], Initializers.FromFile(path, problem).Dims);
+            Assert.Equal([4, 2, 3], ProblemFiles.LoadLayers(path, problem).Dims);
             ProblemFiles.SaveLayers(path, Initializers.Gaussian([3, 2, 3], 1, 1).Layers);
-            Assert.Throws<ProblemFileException>(() => Initializers.FromFile(path, problem));
+            Assert.Throws<ProblemFileException>(() => ProblemFiles.LoadLayers(path, problem));
         }
         finally { File.Delete(path); }
     }

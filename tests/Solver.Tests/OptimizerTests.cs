@@ -1,3 +1,4 @@
+using Flatness.Solver.Metrics;
 using Flatness.Kernels.Tensors;
 using Flatness.Solver.Backends;
 using Flatness.Solver.Model;
@@ -22,7 +23,7 @@ public class OptimizerTests
 
     /// <summary>The CPU evaluator (checked against the reference elsewhere): the optimisers only see IEvaluator.</summary>
     private static IEvaluator Cpu(SensingProblem p, int depth = 2) =>
-        Evaluators.Create(p, Initializers.Dims(p.InputDim, p.OutputDim, depth), "cpu");
+        Evaluators.Create(p, Initializers.Dims(p.InputDim, p.OutputDim, depth), new EvaluatorOptions { Backend = BackendKind.Cpu });
 
     private static (double Loss, double Trace, double RelativeError) Measure(SensingProblem p, OptimizerResult r)
     {

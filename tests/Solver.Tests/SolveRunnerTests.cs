@@ -1,3 +1,5 @@
+using Flatness.Solver.Backends;
+using Flatness.Solver.Metrics;
 using Flatness.Solver.Model;
 using Flatness.Solver.Optimizers;
 using Flatness.Solver.Problems;
@@ -16,7 +18,7 @@ public class SolveRunnerTests
     [InlineData(4)]
     public void PenaltyRecoversTheTruthAtEveryDepth(int depth)
     {
-        var r = SolveRunner.Run(new SolveRequest { Generate = Paper, Method = SolveMethod.Penalty, Depth = depth, Backend = "cpu", HistoryEvery = 0 });
+        var r = SolveRunner.Run(new SolveRequest { Generate = Paper, Method = SolveMethod.Penalty, Depth = depth, Backend = BackendKind.Cpu, HistoryEvery = 0 });
         Assert.True(r.Metrics.RelativeError < 1e-3, $"depth {depth}: relative error {r.Metrics.RelativeError}");
         Assert.Equal("loss-tolerance", r.StopReason);
         Assert.True(r.Metrics.Loss <= 1e-10 * RunMetrics.NullLoss(r.Problem));
@@ -47,7 +49,7 @@ public class SolveRunnerTests
     [Fact]
     public void HistoryAndRunFileArrays()
     {
-        var r = SolveRunner.Run(new SolveRequest { Generate = Small, Method = SolveMethod.Gd, Steps = 300, HistoryEvery = 100, Backend = "reference" });
+        var r = SolveRunner.Run(new SolveRequest { Generate = Small, Method = SolveMethod.Gd, Steps = 300, HistoryEvery = 100, Backend = BackendKind.Reference });
         Assert.Equal(new long[] { 0, 100, 200, 300 }, r.History.Rows.Select(h => h.Step));
         var last = r.History.Rows[^1];
         Assert.Equal(r.Metrics.Loss, last.Loss, 1e-12);
@@ -109,12 +111,12 @@ public class SolveRunnerTests
         long? steps = method switch { SolveMethod.MinFrobenius => null, SolveMethod.LabelNoise or SolveMethod.OneSam => 2000, _ => 200 };
         var r = SolveRunner.Run(new SolveRequest
         {
-            Generate = Small, Method = method, Steps = steps, HistoryEvery = method.IsBaseline() ? null : 0, Backend = "reference",
+            Generate = Small, Method = method, Steps = steps, HistoryEvery = method.IsBaseline() ? null : 0, Backend = BackendKind.Reference,
         });
         Assert.Equal(method, r.Method);
         Assert.True(r.Metrics.Loss < 0.1 * RunMetrics.NullLoss(r.Problem), $"{method.Name()}: loss {r.Metrics.Loss}");
         Assert.True(double.IsFinite(r.Metrics.NuclearNorm));
-        Assert.Equal("reference", r.Evaluator.Backend);
+        Assert.Equal(BackendKind.Reference, r.Evaluator.Backend);
         Assert.True(r.Seconds > 0);
     }
 

@@ -1,3 +1,4 @@
+using Flatness.Solver.Backends;
 using Flatness.Solver.Benchmarking;
 
 namespace Flatness.Tests;
@@ -34,12 +35,11 @@ public class TimingTests
     [Fact]
     public void GemmBenchmarkReportsFlopRateOfTheMedian()
     {
-        var r = GemmBenchmark.Run(size: 40, precision: "f32", threads: 1, repeats: 3);
-        Assert.Equal(("cpu", "f32", 40, 1, 3), (r.Backend, r.Precision, r.Size, r.Threads, r.Repeats));
+        var r = GemmBenchmark.Run(size: 40, precision: Precision.F32, threads: 1, repeats: 3);
+        Assert.Equal((BackendKind.Cpu, Precision.F32, 40, 1, 3), (r.Backend, r.Precision, r.Size, r.Threads, r.Repeats));
         Assert.Equal(2.0 * 40 * 40 * 40 / r.SecondsMedian * 1e-9, r.Gflops, 1e-9);
         Assert.True(r.SecondsMin <= r.SecondsMedian && r.SecondsMedian <= r.SecondsMax);
-        Assert.Throws<NotSupportedException>(() => GemmBenchmark.Run(40, "f64", 1, 1, backend: "nope"));
-        Assert.Throws<ArgumentException>(() => GemmBenchmark.Run(40, "f16", 1, 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => GemmBenchmark.Run(0, "f64", 1, 1));
+        Assert.Throws<ArgumentException>(() => GemmBenchmark.Run(40, Precision.F64, 1, 1, backend: BackendKind.Reference));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GemmBenchmark.Run(0, Precision.F64, 1, 1));
     }
 }

@@ -18,20 +18,21 @@ internal static class BenchGpuCommands
 {
     public static IEnumerable<Command> Create() => [Check(), Objective()];
 
-    private static Option<string> BackendOption() => new("--backend")
-    {
-        Description = "ILGPU accelerator: ilgpu (best found), ilgpu-cuda, ilgpu-opencl or ilgpu-cpu",
-        DefaultValueFactory = _ => "ilgpu",
-    };
+    private static Option<BackendKind> BackendOption() =>
+        ChoiceOptions.Backend(BackendKind.Ilgpu, "ILGPU accelerator: ilgpu (best found), ilgpu-cuda, ilgpu-opencl or ilgpu-cpu");
 
     private static Option<bool> JsonOption() => new("--json") { Description = "Print one JSON object instead of a markdown table" };
 
-    private static GpuContext Context(string backend)
+    private static GpuContext Context(BackendKind backend)
     {
-        if (!GpuSelection.IsGpu(backend) || Array.IndexOf(GpuSelection.Backends, backend) < 0)
-            throw new ArgumentException($"unknown GPU backend '{backend}' (expected {string.Join(", ", GpuSelection.Backends)})");
-        return GpuContext.Shared(GpuSelection.KindOf(backend));
+        if (!backend.IsIlgpu())
+            throw new ArgumentException($"'{backend.Name()}' is not a GPU backend (expected ilgpu, ilgpu-cuda, ilgpu-opencl or ilgpu-cpu)");
+        return GpuContext.Shared(GpuBackend.KindOf(backend));
     }
+
+    private static IEvaluator Gpu(GpuContext context, SensingProblem problem, IReadOnlyList<int> dims, string path, string precision) =>
+        GpuBackend.Create(problem, dims, ChoiceNames.ParsePath(path) ?? throw new ArgumentException("a GPU check needs a concrete path, not auto"),
+            ChoiceNames.ParsePrecision(precision), context.Kind, context);
 
     private static string F(double x, string format = "G4") => x.ToString(format, CultureInfo.InvariantCulture);
 
@@ -54,11 +55,11 @@ internal static class BenchGpuCommands
             backend, json, d, n,
         };
         command.Hidden = true;
-        command.SetAction(parse => Cli.Guard(() => RunCheck(parse.GetValue(backend)!, parse.GetValue(d), parse.GetValue(n), parse.GetValue(json))));
+        command.SetAction(parse => Cli.Guard(() => RunCheck(parse.GetValue(backend), parse.GetValue(d), parse.GetValue(n), parse.GetValue(json))));
         return command;
     }
 
-    private static int RunCheck(string backend, int d, int n, bool json)
+    private static int RunCheck(BackendKind backend, int d, int n, bool json)
     {
         if (d < 1 || n < 1) throw new ArgumentException($"--d and --n must be positive, got {d} and {n}");
         var context = Context(backend);
@@ -76,12 +77,13 @@ internal static class BenchGpuCommands
             {
                 var dims = Initializers.Dims(d, d, depth);
                 var layers = Initializers.Gaussian(dims, 1.0, seed: 10 + depth).Layers;
-                using var cpu = Evaluators.Create(problem, dims, "cpu", name == "dense" ? "direct" : "auto", "f64");
+                using var cpu = Evaluators.Create(problem, dims,
+                    new EvaluatorOptions { Backend = BackendKind.Cpu, Path = name == "dense" ? EvaluationPath.Direct : null });
                 var want = cpu.Evaluate(layers, Quantities.All);
                 foreach (var path in paths)
                     foreach (var precision in new[] { "f64", "f32" })
                     {
-                        using var gpu = GpuBackend.Create(problem, GpuBackend.ParsePath(path, problem.Measurements), precision, context: context);
+                        using var gpu = Gpu(context, problem, dims, path, precision);
                         var diff = EvaluationDifference.Between(want, gpu.Evaluate(layers, Quantities.All));
                         rows.Add((name, path, depth, precision, diff, diff.Max <= (precision == "f64" ? 1e-10 : 1e-4)));
                     }
@@ -141,7 +143,7 @@ internal static class BenchGpuCommands
             backend, json, d, depth, n, repeats, cpuRepeats, paths, precisions,
         };
         command.Hidden = true;
-        command.SetAction(parse => Cli.Guard(() => RunObjective(parse.GetValue(backend)!, parse.GetValue(d), parse.GetValue(depth), parse.GetValue(n),
+        command.SetAction(parse => Cli.Guard(() => RunObjective(parse.GetValue(backend), parse.GetValue(d), parse.GetValue(depth), parse.GetValue(n),
             parse.GetValue(repeats), parse.GetValue(cpuRepeats), parse.GetValue(paths)!, parse.GetValue(precisions)!, parse.GetValue(json))));
         return command;
     }
@@ -161,7 +163,7 @@ internal static class BenchGpuCommands
         return (Median(times), answer);
     }
 
-    private static int RunObjective(string backend, int d, int depth, int n, int repeats, int cpuRepeats, string pathList, string precisionList, bool json)
+    private static int RunObjective(BackendKind backend, int d, int depth, int n, int repeats, int cpuRepeats, string pathList, string precisionList, bool json)
     {
         if (d < 1 || depth < 1 || n < 1 || repeats < 1 || cpuRepeats < 0)
             throw new ArgumentException($"--d, --depth, --n, --repeats must be positive and --cpu-repeats >= 0 (got {d}, {depth}, {n}, {repeats}, {cpuRepeats})");
@@ -175,11 +177,14 @@ internal static class BenchGpuCommands
             {
                 double gpuSeconds, cpuSeconds = double.NaN, error = double.NaN;
                 Evaluation gpuAnswer;
-                using (var gpu = GpuBackend.Create(problem, GpuBackend.ParsePath(path, problem.Measurements), precision, context: context))
+                using (var gpu = Gpu(context, problem, dims, path, precision))
                     (gpuSeconds, gpuAnswer) = TimeSteps(gpu, layers, repeats);
                 if (cpuRepeats > 0)
                 {
-                    using var cpu = Evaluators.Create(problem, dims, "cpu", path, precision);
+                    using var cpu = Evaluators.Create(problem, dims, new EvaluatorOptions
+                    {
+                        Backend = BackendKind.Cpu, Path = ChoiceNames.ParsePath(path), Precision = ChoiceNames.ParsePrecision(precision),
+                    });
                     (cpuSeconds, var cpuAnswer) = TimeSteps(cpu, layers, cpuRepeats);
                     error = EvaluationDifference.Between(cpuAnswer, gpuAnswer).Max;
                 }

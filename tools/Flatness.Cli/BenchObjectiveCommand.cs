@@ -13,12 +13,9 @@ internal static class BenchObjectiveCommand
         var dOption = new Option<int>("--d") { Description = "d_0 = d_L = every hidden width", Required = true };
         var depthOption = new Option<int>("--depth") { Description = "Number of layers L", Required = true };
         var nOption = new Option<int>("--n") { Description = "Number of Gaussian measurements", Required = true };
-        var precisionOption = new Option<string>("--precision") { Description = "f64 or f32", DefaultValueFactory = _ => "f64" };
-        OneOf(precisionOption, EvaluatorSelector.Precisions);
-        var backendOption = new Option<string>("--backend") { Description = "Evaluator backend: " + string.Join(", ", EvaluatorSelector.Backends), DefaultValueFactory = _ => "auto" };
-        OneOf(backendOption, EvaluatorSelector.Backends);
-        var pathOption = new Option<string>("--path") { Description = "auto, direct or gram (cpu backend)", DefaultValueFactory = _ => "auto" };
-        OneOf(pathOption, ["auto", "direct", "gram"]);
+        var precisionOption = ChoiceOptions.Precision();
+        var backendOption = ChoiceOptions.Backend(BackendKind.Auto);
+        var pathOption = ChoiceOptions.Path();
         var repeatsOption = new Option<int>("--repeats") { Description = "Timed samples (median reported)", DefaultValueFactory = _ => 7 };
         var seedOption = new Option<int>("--seed") { Description = "Seed of the problem and the layers", DefaultValueFactory = _ => 0 };
         var jsonOption = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
@@ -36,23 +33,14 @@ internal static class BenchObjectiveCommand
         command.SetAction(parse => Cli.Guard(() =>
         {
             var result = ObjectiveBenchmark.Run(parse.GetValue(dOption), parse.GetValue(depthOption), parse.GetValue(nOption),
-                parse.GetValue(precisionOption)!, parse.GetValue(backendOption)!, parse.GetValue(pathOption)!,
-                parse.GetValue(repeatsOption), parse.GetValue(seedOption));
+                parse.GetValue(precisionOption), parse.GetValue(backendOption), parse.GetValue(pathOption),
+                parse.GetValue(repeatsOption), parse.GetValue(seedOption), ChoiceOptions.Warn);
             if (parse.GetValue(jsonOption)) WriteJson(result);
             else WriteTable(result);
             return Cli.Ok;
         }));
         return command;
     }
-
-    /// <summary>Accepts only the listed values, with a one-line error that names them.</summary>
-    private static void OneOf(Option<string> option, IReadOnlyList<string> values) =>
-        option.Validators.Add(result =>
-        {
-            string? value = result.GetValueOrDefault<string>();
-            if (value is null || !values.Contains(value))
-                result.AddError($"{option.Name} must be one of {string.Join(", ", values)}, got '{value}'");
-        });
 
     private static void WriteJson(ObjectiveBenchmarkResult r) => Output.Json(w =>
     {
@@ -61,9 +49,9 @@ internal static class BenchObjectiveCommand
         w.Number("seconds_max", r.SecondsMax);
         w.Number("setup_seconds", r.SetupSeconds);
         w.Number("cpu_seconds_per_eval", r.CpuSecondsPerEval);
-        w.WriteString("path", r.Path);
-        w.WriteString("backend", r.Backend);
-        w.WriteString("precision", r.Precision);
+        w.WriteString("path", r.Path.Name());
+        w.WriteString("backend", r.Backend.Name());
+        w.WriteString("precision", r.Precision.Name());
         w.WriteNumber("d", r.Dim);
         w.WriteNumber("depth", r.Depth);
         w.WriteNumber("n", r.Count);
@@ -74,7 +62,7 @@ internal static class BenchObjectiveCommand
     private static void WriteTable(ObjectiveBenchmarkResult r)
     {
         var table = new Table().AddColumn("quantity").AddColumn("value");
-        table.AddRow("backend / path / precision", Markup.Escape($"{r.Backend} / {r.Path} / {r.Precision}"));
+        table.AddRow("backend / path / precision", Markup.Escape($"{r.Backend.Name()} / {r.Path.Name()} / {r.Precision.Name()}"));
         table.AddRow("problem", Markup.Escape($"Gaussian, d = {r.Dim}, depth = {r.Depth}, n = {r.Count}"));
         table.AddRow("seconds per evaluation (median)", Output.Format(r.SecondsPerEval));
         table.AddRow("fastest / slowest sample", $"{Output.Format(r.SecondsMin)} / {Output.Format(r.SecondsMax)}");

@@ -1,12 +1,18 @@
 using System.CommandLine;
+using Flatness.Solver.Backends;
 
 namespace Flatness.Cli;
 
-/// <summary>Process-level conventions: bad input is one line on stderr and exit code 2, never a stack trace.</summary>
+/// <summary>
+/// Process-level conventions: bad input (files, options, sizes, a device asked for that is not there) is one line on
+/// stderr and exit code 2; anything else is a bug, one line saying so and exit code 70 (EX_SOFTWARE), with the stack
+/// trace only when FLATNESS_DEBUG=1.
+/// </summary>
 internal static class Cli
 {
     public const int Ok = 0;
     public const int BadInput = 2;
+    public const int InternalError = 70;
 
     public static int Run(RootCommand root, string[] args)
     {
@@ -31,6 +37,13 @@ internal static class Cli
             Console.Error.WriteLine($"flatness: {Message(e)}");
             return BadInput;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"flatness: internal error ({e.GetType().Name}: {Message(e).ReplaceLineEndings(" ")}); " +
+                "please report it with the command that caused it (FLATNESS_DEBUG=1 shows the stack trace)");
+            if (Environment.GetEnvironmentVariable("FLATNESS_DEBUG") == "1") Console.Error.WriteLine(e);
+            return InternalError;
+        }
     }
 
     /// <summary>The exception's message without the " (Parameter 'name')" suffix argument exceptions append.</summary>
@@ -46,6 +59,6 @@ internal static class Cli
     }
 
     private static bool IsUserError(Exception e) =>
-        e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
-            or FormatException or NotSupportedException or InvalidOperationException;
+        e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or FormatException
+            or ProblemTooLargeException or Kernels.Gpu.GpuUnavailableException;
 }

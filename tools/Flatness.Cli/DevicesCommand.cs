@@ -11,19 +11,14 @@ internal static class DevicesCommand
     public static Command Create()
     {
         var jsonOption = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
-        var precisionOption = new Option<string>("--precision")
-        {
-            Description = "Precision for the auto choices: f64 or f32",
-            DefaultValueFactory = _ => "f64",
-        };
-        precisionOption.AcceptOnlyFromAmong("f64", "f32");
+        var precisionOption = ChoiceOptions.Precision("Precision for the auto choices: f64 or f32");
         var command = new Command("devices", "List the CPU and ILGPU accelerators, and what 'auto' would choose for typical problems")
         {
             jsonOption, precisionOption,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
-            var report = DeviceInventory.Take(parse.GetValue(precisionOption)!);
+            var report = DeviceInventory.Take(parse.GetValue(precisionOption));
             if (parse.GetValue(jsonOption)) WriteJson(report);
             else WriteTables(report);
             return Cli.Ok;
@@ -60,9 +55,9 @@ internal static class DevicesCommand
         if (!report.Accelerators.Any(d => d.Kind is GpuKind.Cuda or GpuKind.OpenCL))
             console.WriteLine("No CUDA or OpenCL device: 'auto' stays on the CPU; '--backend ilgpu-cpu' runs the GPU kernels on the CPU accelerator.");
 
-        var auto = new Table().Title($"What 'auto' picks ({report.Auto.FirstOrDefault()?.Precision})").AddColumns("problem", "backend", "path", "why");
+        var auto = new Table().Title($"What 'auto' picks ({report.Auto.FirstOrDefault()?.Shape.Precision.Name()})").AddColumns("problem", "backend", "path", "why");
         foreach (var a in report.Auto)
-            auto.AddRow(a.Label, a.Choice.Backend, a.Choice.Path, Markup.Escape(a.Choice.Reason));
+            auto.AddRow(a.Label, a.Choice?.Backend.Name() ?? "none", a.Choice?.Path.Name() ?? "-", Markup.Escape(a.Reason));
         console.Write(auto);
     }
 
@@ -101,15 +96,23 @@ internal static class DevicesCommand
         {
             w.WriteStartObject();
             w.WriteString("problem", a.Label);
-            w.WriteString("measurement", a.Kind.ToString().ToLowerInvariant());
-            w.WriteNumber("n", a.Count);
+            w.WriteString("measurement", a.Shape.Kind.ToString().ToLowerInvariant());
+            w.WriteNumber("n", a.Shape.Count);
             w.WriteStartArray("dims");
-            foreach (int d in a.Dims) w.WriteNumberValue(d);
+            foreach (int d in a.Shape.Dims) w.WriteNumberValue(d);
             w.WriteEndArray();
-            w.WriteString("precision", a.Precision);
-            w.WriteString("backend", a.Choice.Backend);
-            w.WriteString("path", a.Choice.Path);
-            w.WriteString("reason", a.Choice.Reason);
+            w.WriteString("precision", a.Shape.Precision.Name());
+            if (a.Choice is { } choice)
+            {
+                w.WriteString("backend", choice.Backend.Name());
+                w.WriteString("path", choice.Path.Name());
+            }
+            else
+            {
+                w.WriteNull("backend");
+                w.WriteNull("path");
+            }
+            w.WriteString("reason", a.Reason);
             w.WriteEndObject();
         }
         w.WriteEndArray();

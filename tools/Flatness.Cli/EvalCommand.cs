@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Flatness.Solver.Backends;
 using System.Text.Json;
 using Flatness.Solver.Metrics;
 using Flatness.Solver.Problems;
@@ -23,7 +24,7 @@ internal static class EvalCommand
         });
         var gradOutOption = new Option<string?>("--grad-out") { Description = "Write the gradients (grad_loss_W1.., grad_trace_W1..) to this .npz file" };
         var jsonOption = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
-        var backendOption = BackendOption.Create();
+        var backendOption = ChoiceOptions.Backend();
 
         var command = new Command("eval", "Evaluate loss, exact Hessian trace and flatness metrics at given layers")
         {
@@ -31,11 +32,11 @@ internal static class EvalCommand
         };
         command.SetAction(parse => Cli.Guard(() => Run(
             parse.GetValue(problemOption)!, parse.GetValue(layersOption)!, parse.GetValue(lambdaOption),
-            parse.GetValue(gradOutOption), parse.GetValue(jsonOption), parse.GetValue(backendOption)!)));
+            parse.GetValue(gradOutOption), parse.GetValue(jsonOption), parse.GetValue(backendOption))));
         return command;
     }
 
-    private static int Run(string problemPath, string layersPath, double lambda, string? gradOut, bool json, string backend)
+    private static int Run(string problemPath, string layersPath, double lambda, string? gradOut, bool json, BackendKind backend)
     {
         if (gradOut is not null)
             foreach (var input in new[] { problemPath, layersPath })
@@ -45,7 +46,7 @@ internal static class EvalCommand
         var problem = ProblemFiles.LoadProblem(problemPath);
         var layers = ProblemFiles.LoadLayers(layersPath, problem);
         PointMetrics metrics;
-        using (var evaluator = BackendOption.CreateEvaluator(backend, problem, layers.Dims))
+        using (var evaluator = Evaluators.Create(problem, layers.Dims, new EvaluatorOptions { Backend = backend, Warn = ChoiceOptions.Warn }))
             metrics = PointMetrics.Compute(problem, layers, evaluator, lambda, gradients: gradOut is not null);
         if (gradOut is not null) ProblemFiles.SaveGradients(gradOut, metrics.LossGradient, metrics.TraceGradient);
 
@@ -76,9 +77,9 @@ internal static class EvalCommand
         w.WriteEndArray();
         w.WriteNumber("n", m.Count);
         w.WriteString("measurement", m.Measurement.Name());
-        w.WriteString("backend", m.Backend);
-        w.WriteString("path", m.Path);
-        w.WriteString("precision", m.Precision);
+        w.WriteString("backend", m.Backend.Name());
+        w.WriteString("path", m.Path.Name());
+        w.WriteString("precision", m.Precision.Name());
         if (gradOut is not null) w.WriteString("grad_out", gradOut);
     });
 
@@ -88,7 +89,7 @@ internal static class EvalCommand
         console.MarkupLine($"[bold]{Markup.Escape(problemPath)}[/]: {m.Measurement.Name()}, n = {m.Count}, " +
             $"d_L x d_0 = {m.Dims[^1]} x {m.Dims[0]}");
         console.MarkupLine($"[bold]{Markup.Escape(layersPath)}[/]: " + Markup.Escape($"depth {m.Depth}, dims [{string.Join(", ", m.Dims)}]"));
-        console.MarkupLine(Markup.Escape($"backend {m.Backend} ({m.Path} path, {m.Precision})"));
+        console.MarkupLine(Markup.Escape($"backend {m.Backend.Name()} ({m.Path.Name()} path, {m.Precision.Name()})"));
         var table = new Table().Border(TableBorder.Rounded).AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         void Row(string name, double value) => table.AddRow(Markup.Escape(name), Output.Format(value));
         Row("loss L(W)", m.Loss);

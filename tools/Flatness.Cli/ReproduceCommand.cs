@@ -7,7 +7,7 @@ namespace Flatness.Cli;
 
 /// <summary>Options of `flatness reproduce`, after parsing.</summary>
 internal sealed record ReproduceOptions(
-    string Claims, ExperimentMode Mode, string? Out, int? Seeds, string Precision, string Backend, Shard Shard, int Jobs, bool Json)
+    string Claims, ExperimentMode Mode, string? Out, int? Seeds, Precision Precision, BackendKind Backend, Shard Shard, int Jobs, bool Json)
 {
     public string OutputDirectory => Out ?? Path.Combine("out", "reproduce-" + SweepSettings.ModeToString(Mode));
 }
@@ -23,9 +23,8 @@ internal static class ReproduceCommand
         mode.AcceptOnlyFromAmong("tiny", "quick", "full");
         var outDir = new Option<string?>("--out") { Description = "Sweep directory (default out/reproduce-MODE); rerunning resumes it" };
         var seeds = new Option<int?>("--seeds") { Description = "Seeds per configuration (default: 1 tiny, 2 quick, 5 full)" };
-        var precision = new Option<string>("--precision") { Description = "Evaluator precision", DefaultValueFactory = _ => "f64" };
-        precision.AcceptOnlyFromAmong("f64", "f32");
-        var backend = BackendOption.Create("auto");
+        var precision = ChoiceOptions.Precision();
+        var backend = ChoiceOptions.Backend(BackendKind.Auto);
         var shard = new Option<string?>("--shard") { Description = "Run only part k of N (k/N, 0 <= k < N; cell i belongs to part i mod N)" };
         var jobs = new Option<int?>("--jobs") { Description = "Cells computed in parallel (default: number of cores)" };
         var json = new Option<bool>("--json") { Description = "Print summary.json (or the shard's progress) as one JSON object" };
@@ -45,8 +44,8 @@ internal static class ReproduceCommand
                 isQuick ? ExperimentMode.Quick : modeText is null ? ExperimentMode.Full : SweepSettings.ParseMode(modeText),
                 parse.GetValue(outDir),
                 parse.GetValue(seeds),
-                parse.GetValue(precision)!,
-                parse.GetValue(backend)!,
+                parse.GetValue(precision),
+                parse.GetValue(backend),
                 parse.GetValue(shard) is { } s ? Shard.Parse(s) : Shard.All,
                 parse.GetValue(jobs) ?? Environment.ProcessorCount,
                 parse.GetValue(json));
@@ -64,7 +63,7 @@ internal static class ReproduceCommand
         var runner = new SweepRunner(claims, settings);
         string directory = options.OutputDirectory;
         // One device context serves one cell at a time.
-        int jobs = GpuSelection.IsGpu(settings.Backend) ? 1 : options.Jobs;
+        int jobs = settings.Backend.IsIlgpu() ? 1 : options.Jobs;
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         SweepRunResult result;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Flatness.Solver.Backends;
 using System.Globalization;
 using Flatness.Solver.Model;
 using Flatness.Solver.Optimizers;
@@ -50,9 +51,8 @@ internal static class SolveCommand
         var rho = new Option<double?>("--rho") { Description = "sam, one-sam: ascent radius (default 0.05)" };
         var mu = new Option<double?>("--mu") { Description = "penalty: first-stage weight of L; weight-decay: weight of sum ||W_j||_F^2 (default 1e-3)" };
 
-        var precision = new Option<string>("--precision") { Description = "Evaluator precision", DefaultValueFactory = _ => "f64" };
-        OneOf(precision, ["f64", "f32"], "precision");
-        var backend = BackendOption.Create("auto");
+        var precision = ChoiceOptions.Precision();
+        var backend = ChoiceOptions.Backend(BackendKind.Auto);
         var explain = new Option<bool>("--explain") { Description = "Print the evaluator the selector chose, and why" };
         var historyEvery = new Option<int?>("--history-every") { Description = "Record the metric history every this many steps (0: none)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many seconds" };
@@ -118,8 +118,9 @@ internal static class SolveCommand
                 Sigma = parse.GetValue(sigma),
                 Rho = parse.GetValue(rho),
                 Mu = parse.GetValue(mu),
-                Backend = parse.GetValue(backend)!,
-                Precision = parse.GetValue(precision)!,
+                Backend = parse.GetValue(backend),
+                Precision = parse.GetValue(precision),
+                Warn = ChoiceOptions.Warn,
                 HistoryEvery = parse.GetValue(historyEvery),
                 TimeLimit = seconds is double t ? TimeSpan.FromSeconds(t) : null,
             };
@@ -196,9 +197,9 @@ internal static class SolveCommand
         w.Number("seconds", r.Seconds);
         w.WriteString("stop_reason", r.StopReason);
         w.WriteNumber("backoffs", r.Backoffs);
-        w.WriteString("backend", r.Evaluator.Backend);
-        w.WriteString("path", r.Evaluator.Path);
-        w.WriteString("precision", r.Evaluator.Precision);
+        w.WriteString("backend", r.Metrics.Backend.Name());
+        w.WriteString("path", r.Metrics.Path.Name());
+        w.WriteString("precision", r.Metrics.Precision.Name());
         if (explain) w.WriteString("reason", r.Evaluator.Reason);
         w.WriteNumber("depth", r.Dims.Length - 1);
         w.WriteStartArray("dims");
@@ -221,7 +222,7 @@ internal static class SolveCommand
         console.MarkupLine($"[bold]{Markup.Escape(r.Method.Name())}[/]" + Markup.Escape(
             $" on {r.Problem.Measurements.Kind.Name()} sensing, n = {r.Problem.Count}, d_L x d_0 = {r.Problem.OutputDim} x {r.Problem.InputDim}; " +
             $"dims [{string.Join(", ", r.Dims)}]" + (parameters.Length > 0 ? $"; {parameters}" : "")));
-        console.MarkupLine(Markup.Escape($"evaluator {r.Evaluator.Backend} ({r.Evaluator.Path} path, {r.Evaluator.Precision})"));
+        console.MarkupLine(Markup.Escape($"evaluator {r.Metrics.Backend.Name()} ({r.Metrics.Path.Name()} path, {r.Metrics.Precision.Name()})"));
         if (explain) console.MarkupLine(Markup.Escape($"why: {r.Evaluator.Reason}"));
         var table = new Table().Border(TableBorder.Rounded).AddColumn("quantity").AddColumn(new TableColumn("value").RightAligned());
         void Row(string name, string value) => table.AddRow(Markup.Escape(name), Markup.Escape(value));

@@ -56,11 +56,7 @@ public static class Chains
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int depth = layers.Count;
-        if (depth == 0) throw new ArgumentException("a chain needs at least one layer", nameof(layers));
-        for (int j = 1; j < depth; j++)
-            if (layers[j].Cols != layers[j - 1].Rows)
-                throw new ArgumentException(
-                    $"layers do not chain: W{j + 1} is {layers[j].Rows}x{layers[j].Cols} but W{j} has {layers[j - 1].Rows} rows", nameof(layers));
+        LayerShapes.Dims(layers);
         int d0 = layers[0].Cols, dL = layers[depth - 1].Rows;
         if (prefix.Length != depth + 1)
             throw new ArgumentException($"prefix has {prefix.Length} entries, expected L + 1 = {depth + 1}", nameof(prefix));

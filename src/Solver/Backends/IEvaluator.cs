@@ -22,6 +22,8 @@ public sealed class Evaluation
     public double Loss { get; init; } = double.NaN;
     /// <summary>tr H(W), exact (SPEC section 2).</summary>
     public double Trace { get; init; } = double.NaN;
+    /// <summary>The trace of each layer's Hessian block, 2 &lt;G_j, S(H_j)&gt; (index 0 is W_1); they sum to <see cref="Trace"/>.</summary>
+    public double[]? LayerTraces { get; init; }
     /// <summary>dL/dW_j, index 0 is W_1.</summary>
     public Matrix<double>[]? LossGradient { get; init; }
     /// <summary>d tr H / dW_j, index 0 is W_1.</summary>
@@ -36,12 +38,12 @@ public sealed class Evaluation
 /// </summary>
 public interface IEvaluator : IDisposable
 {
-    /// <summary>"reference", "cpu", "ilgpu-cuda", "ilgpu-cpu", ...</summary>
-    string Backend { get; }
-    /// <summary>"reference", "direct", "gram", "completion", "rank-one".</summary>
-    string Path { get; }
-    /// <summary>"f64" or "f32".</summary>
-    string Precision { get; }
+    /// <summary>What runs: <see cref="BackendKind.Reference"/>, <see cref="BackendKind.Cpu"/> or the ILGPU device kind.</summary>
+    BackendKind Backend { get; }
+    /// <summary>How S, S* and the loss are evaluated.</summary>
+    EvaluationPath Path { get; }
+    /// <summary>The element type of the work.</summary>
+    Precision Precision { get; }
     SensingProblem Problem { get; }
     Evaluation Evaluate(IReadOnlyList<Matrix<double>> layers, Quantities what);
 }

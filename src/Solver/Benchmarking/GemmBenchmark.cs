@@ -1,11 +1,12 @@
 using System.Numerics;
 using Flatness.Kernels.Cpu;
+using Flatness.Solver.Backends;
 
 namespace Flatness.Solver.Benchmarking;
 
 /// <summary>The timing of one square GEMM, C = A B with A, B, C all size x size.</summary>
-/// <param name="Backend">where it ran ("cpu", or "ilgpu-cuda", "ilgpu-opencl", "ilgpu-cpu").</param>
-/// <param name="Precision">"f32" or "f64".</param>
+/// <param name="Backend">where it ran (cpu, or the ILGPU device kind).</param>
+/// <param name="Precision">element type.</param>
 /// <param name="Size">n of the n x n operands.</param>
 /// <param name="Threads">most threads the product could use.</param>
 /// <param name="Repeats">timed samples.</param>
@@ -14,19 +15,14 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="SecondsMax">slowest sample, seconds per product.</param>
 /// <param name="Gflops">2 n^3 / SecondsMedian, in 10^9 floating-point operations per second.</param>
 /// <param name="Kernel">what ran (for "cpu": the vector width of the micro-kernel).</param>
-public sealed record GemmBenchmarkResult(string Backend, string Precision, int Size, int Threads, int Repeats,
+public sealed record GemmBenchmarkResult(BackendKind Backend, Precision Precision, int Size, int Threads, int Repeats,
     double SecondsMedian, double SecondsMin, double SecondsMax, double Gflops, string Kernel);
 
 /// <summary>Times the GEMM kernel of a backend on square products (median of repeated runs after warm-up).</summary>
 public static class GemmBenchmark
 {
-    /// <summary>Backends this build can time.</summary>
-    public static IReadOnlyList<string> Backends { get; } = ["cpu", .. IlgpuGemmBenchmark.Backends];
-
-    /// <summary>Precisions, as spelt on the command line and in results.</summary>
-    public static IReadOnlyList<string> Precisions { get; } = ["f32", "f64"];
-
-    public static GemmBenchmarkResult Run(int size, string precision, int threads, int repeats, string backend = "cpu")
+    /// <summary>Times <paramref name="backend"/>'s GEMM: <see cref="BackendKind.Cpu"/> or an ILGPU backend.</summary>
+    public static GemmBenchmarkResult Run(int size, Precision precision, int threads, int repeats, BackendKind backend = BackendKind.Cpu)
     {
         if (size < 1)
             throw new ArgumentOutOfRangeException(nameof(size), $"GEMM benchmark size must be at least 1, got {size}");
@@ -34,18 +30,13 @@ public static class GemmBenchmark
             throw new ArgumentOutOfRangeException(nameof(threads), $"thread count must be at least 1, got {threads}");
         if (repeats < 1)
             throw new ArgumentOutOfRangeException(nameof(repeats), $"repeats must be at least 1, got {repeats}");
-        if (!Backends.Contains(backend))
-            throw new NotSupportedException($"GEMM backend '{backend}' is not available (known: {string.Join(", ", Backends)})");
-        if (backend != "cpu") return IlgpuGemmBenchmark.Run(size, precision, repeats, backend);
-        return precision switch
-        {
-            "f32" => RunCpu<float>(size, precision, threads, repeats),
-            "f64" => RunCpu<double>(size, precision, threads, repeats),
-            _ => throw new ArgumentException($"precision '{precision}' is not one of {string.Join(", ", Precisions)}", nameof(precision)),
-        };
+        if (backend.IsIlgpu()) return IlgpuGemmBenchmark.Run(size, precision, repeats, backend);
+        if (backend != BackendKind.Cpu)
+            throw new ArgumentException($"the GEMM benchmark runs on cpu or an ILGPU backend, not '{backend.Name()}'", nameof(backend));
+        return precision == Precision.F32 ? RunCpu<float>(size, precision, threads, repeats) : RunCpu<double>(size, precision, threads, repeats);
     }
 
-    private static GemmBenchmarkResult RunCpu<T>(int size, string precision, int threads, int repeats)
+    private static GemmBenchmarkResult RunCpu<T>(int size, Precision precision, int threads, int repeats)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var random = new Random(20240601);
@@ -57,7 +48,7 @@ public static class GemmBenchmark
             var timing = Timing.Measure(
                 () => Gemm.Compute(Op.None, Op.None, size, size, size, T.One, a, size, b, size, T.Zero, c, size),
                 repeats);
-            return new GemmBenchmarkResult("cpu", precision, size, threads, repeats, timing.MedianSeconds,
+            return new GemmBenchmarkResult(BackendKind.Cpu, precision, size, threads, repeats, timing.MedianSeconds,
                 timing.MinSeconds, timing.MaxSeconds, Flops(size, size, size) / timing.MedianSeconds * 1e-9,
                 $"{Gemm.Isa}, {Gemm.Blocking<T>().MR}x{Gemm.Blocking<T>().NR} micro-kernel");
         }

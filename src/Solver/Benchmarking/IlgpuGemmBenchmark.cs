@@ -12,16 +12,13 @@ namespace Flatness.Solver.Benchmarking;
 /// </summary>
 public static class IlgpuGemmBenchmark
 {
-    public static IReadOnlyList<string> Backends => GpuSelection.Backends;
-
-    public static GemmBenchmarkResult Run(int size, string precision, int repeats, string backend)
+    public static GemmBenchmarkResult Run(int size, Precision precision, int repeats, BackendKind backend)
     {
-        var context = GpuContext.Shared(GpuSelection.KindOf(backend));
+        var context = GpuContext.Shared(GpuBackend.KindOf(backend));
         return precision switch
         {
-            "f32" => Run<float>(context, size, repeats, 1e-5),
-            "f64" => Run<double>(context, size, repeats, 1e-13),
-            _ => throw new ArgumentException($"precision '{precision}' is not one of {string.Join(", ", GemmBenchmark.Precisions)}", nameof(precision)),
+            Precision.F32 => Run<float>(context, size, repeats, 1e-5),
+            _ => Run<double>(context, size, repeats, 1e-13),
         };
     }
 
@@ -60,10 +57,10 @@ public static class IlgpuGemmBenchmark
             }
             worst = Math.Max(worst, Math.Abs(double.CreateChecked(c[(long)i * size + j]) - want) / Math.Max(magnitude, double.Epsilon));
         }
-        string precision = typeof(T) == typeof(float) ? "f32" : "f64";
+        var precision = typeof(T) == typeof(float) ? Precision.F32 : Precision.F64;
         if (!(worst <= tolerance))
-            throw new InvalidOperationException($"ILGPU GEMM {size}x{size} {precision} on {context.Name} is wrong: relative error {worst:E2} > {tolerance:E0}");
-        return new GemmBenchmarkResult(context.BackendName, precision, size, 0, repeats, timing.MedianSeconds, timing.MinSeconds,
+            throw new InvalidOperationException($"ILGPU GEMM {size}x{size} {precision.Name()} on {context.Name} is wrong: relative error {worst:E2} > {tolerance:E0}");
+        return new GemmBenchmarkResult(GpuBackend.BackendOf(context.Kind), precision, size, 0, repeats, timing.MedianSeconds, timing.MinSeconds,
             timing.MaxSeconds, GemmBenchmark.Flops(size, size, size) / timing.MedianSeconds * 1e-9,
             $"ILGPU tiled GEMM (8x8 register tiles) on {context.Name}; checked, relative error {worst:E1}");
     }

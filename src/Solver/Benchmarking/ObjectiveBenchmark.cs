@@ -24,7 +24,7 @@ namespace Flatness.Solver.Benchmarking;
 /// threads it also counts the workers' brief spinning between parallel regions.
 /// </param>
 /// <param name="Reason">the selector's reason for the path.</param>
-public sealed record ObjectiveBenchmarkResult(string Backend, string Path, string Precision, int Dim, int Depth, int Count,
+public sealed record ObjectiveBenchmarkResult(BackendKind Backend, EvaluationPath Path, Precision Precision, int Dim, int Depth, int Count,
     int Repeats, double SecondsPerEval, double SecondsMin, double SecondsMax, double SetupSeconds, double CpuSecondsPerEval,
     string Reason);
 
@@ -38,8 +38,8 @@ public static class ObjectiveBenchmark
     private const double WarmupSeconds = 2.0;
     private const double MaxWarmupSeconds = 10.0;
 
-    public static ObjectiveBenchmarkResult Run(int dim, int depth, int count, string precision = "f64", string backend = "auto",
-        string path = "auto", int repeats = 7, int seed = 0)
+    public static ObjectiveBenchmarkResult Run(int dim, int depth, int count, Precision precision = Precision.F64,
+        BackendKind backend = BackendKind.Auto, EvaluationPath? path = null, int repeats = 7, int seed = 0, Action<string>? warn = null)
     {
         if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, "--d must be at least 1");
         if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "--depth must be at least 1");
@@ -48,11 +48,11 @@ public static class ObjectiveBenchmark
 
         var problem = Generators.Generate(new ProblemSpec(ProblemKind.Gaussian, dim, dim, Rank: Math.Min(dim, 5), Count: count, Seed: seed));
         var dims = Initializers.Dims(dim, dim, depth);
-        var choice = EvaluatorSelector.Choose(problem, dims, backend, path, precision);
+        var choice = EvaluatorSelector.Choose(problem, dims, new EvaluatorOptions { Backend = backend, Path = path, Precision = precision });
         var layers = Initializers.Gaussian(dims, 1.0, seed + 1).Layers;
 
         var watch = Stopwatch.StartNew();
-        using var evaluator = Evaluators.Create(problem, dims, choice);
+        using var evaluator = Evaluators.Create(problem, dims, choice, warn);
         double setup = watch.Elapsed.TotalSeconds;
         // Warm up until the runtime has recompiled the hot methods at full optimisation: tiered compilation promotes
         // a method after about 30 calls, in the background, once no new code has been compiled for a while (seconds

@@ -1,3 +1,4 @@
+using Flatness.Solver.Backends;
 using System.Text;
 using System.Text.Json;
 using Flatness.Solver.IO;
@@ -122,15 +123,15 @@ public sealed class CellStore
         }
         claims.Sort(StringComparer.Ordinal);
         if (manifest is not null && manifest.Claims.SequenceEqual(claims)) return;
-        WriteManifest(new SweepManifest(settings.ModeName, settings.Seeds, settings.Precision, settings.Backend, claims));
+        WriteManifest(new SweepManifest(settings.ModeName, settings.Seeds, settings.PrecisionName, settings.BackendName, claims));
     }
 
     public static void CheckCompatible(SweepManifest manifest, SweepSettings settings, string directory)
     {
-        if (manifest.Mode != settings.ModeName || manifest.Seeds != settings.Seeds || manifest.Precision != settings.Precision)
-            throw new InvalidOperationException(
+        if (manifest.Mode != settings.ModeName || manifest.Seeds != settings.Seeds || manifest.Precision != settings.PrecisionName)
+            throw new InvalidDataException(
                 $"{directory} holds a sweep with mode {manifest.Mode}, {manifest.Seeds} seeds, precision {manifest.Precision}; " +
-                $"this one is mode {settings.ModeName}, {settings.Seeds} seeds, precision {settings.Precision}: use another output directory");
+                $"this one is mode {settings.ModeName}, {settings.Seeds} seeds, precision {settings.PrecisionName}: use another output directory");
     }
 
     public void WriteManifest(SweepManifest manifest)
@@ -176,5 +177,6 @@ public sealed class CellStore
 /// <summary>Contents of sweep.json.</summary>
 public sealed record SweepManifest(string Mode, int Seeds, string Precision, string Backend, IReadOnlyList<string> Claims)
 {
-    public SweepSettings ToSettings() => new(SweepSettings.ParseMode(Mode), Seeds, Precision, Backend);
+    public SweepSettings ToSettings() =>
+        new(SweepSettings.ParseMode(Mode), Seeds, ChoiceNames.ParsePrecision(Precision), ChoiceNames.ParseBackend(Backend));
 }

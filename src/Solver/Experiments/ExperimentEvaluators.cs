@@ -8,7 +8,7 @@ public static class ExperimentEvaluators
 {
     /// <summary>An evaluator for factorisations of shape <paramref name="dims"/> (the path is chosen by the cost model).</summary>
     public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, SweepSettings settings) =>
-        Evaluators.Create(problem, dims, settings.Backend, "auto", settings.Precision);
+        Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = settings.Backend, Precision = settings.Precision });
 
     /// <summary>Fails early, with the factory's message, when the backend or precision is unknown or unsupported.</summary>
     public static void Validate(SweepSettings settings)

@@ -44,7 +44,7 @@ public static class SweepMerge
         var cells = SweepRunner.EnumerateCells(claims, settings);
         var missing = cells.Where(c => !found.ContainsKey(c.Key)).ToArray();
         if (missing.Length > 0)
-            throw new InvalidOperationException(
+            throw new InvalidDataException(
                 $"{missing.Length} of {cells.Count} cells are missing from the inputs (for example {string.Join(", ", missing.Take(3).Select(c => c.Key))}); " +
                 "run the shards that own them (cell index mod N) into one of the input directories and merge again");
 

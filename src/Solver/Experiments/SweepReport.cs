@@ -109,7 +109,7 @@ public static class SweepReport
             summaries.Add(new ClaimSummary(claim.Id, claim.Title, verdict.Passed, verdict.Numbers, verdict.Reason, verdict.Headline,
                 mine.Length, rows.Length, csv, figures, mine.Sum(c => c.Seconds)));
         }
-        var summary = new SweepSummary(settings.ModeName, settings.Seeds, settings.Precision, settings.Backend, summaries);
+        var summary = new SweepSummary(settings.ModeName, settings.Seeds, settings.PrecisionName, settings.BackendName, summaries);
         CellStore.WriteAtomically(Path.Combine(directory, SweepSummary.FileName), summary.ToJson());
         return summary;
     }

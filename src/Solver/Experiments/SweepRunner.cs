@@ -123,7 +123,7 @@ public sealed class SweepRunner
             throw new ExperimentException($"cell {cell.Key} failed: {e.Message}", e);
         }
         if (rows.Count == 0) throw new ExperimentException($"cell {cell.Key} measured nothing");
-        return new CellResult(claim.Id, cell.Key, cell.Parameters, rows, clock.Elapsed.TotalSeconds, context.Settings.Backend);
+        return new CellResult(claim.Id, cell.Key, cell.Parameters, rows, clock.Elapsed.TotalSeconds, context.Settings.BackendName);
     }
 }
 

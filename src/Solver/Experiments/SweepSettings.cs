@@ -1,3 +1,5 @@
+using Flatness.Solver.Backends;
+
 namespace Flatness.Solver.Experiments;
 
 /// <summary>How large a sweep is: tiny (tests), quick (minutes on a laptop), full (the sizes a paper figure needs).</summary>
@@ -6,11 +8,9 @@ public enum ExperimentMode { Tiny, Quick, Full }
 /// <summary>What every cell of a sweep shares. Cells with equal settings and parameters give equal results.</summary>
 public sealed record SweepSettings
 {
-    public SweepSettings(ExperimentMode mode, int? seeds = null, string precision = "f64", string backend = "auto")
+    public SweepSettings(ExperimentMode mode, int? seeds = null, Precision precision = Precision.F64, BackendKind backend = BackendKind.Auto)
     {
         if (seeds is < 1) throw new ArgumentOutOfRangeException(nameof(seeds), $"--seeds must be at least 1, got {seeds}");
-        if (precision is not ("f64" or "f32"))
-            throw new ArgumentException($"precision must be 'f64' or 'f32', got '{precision}'", nameof(precision));
         Mode = mode;
         Seeds = seeds ?? DefaultSeeds(mode);
         Precision = precision;
@@ -20,8 +20,12 @@ public sealed record SweepSettings
     public ExperimentMode Mode { get; }
     /// <summary>Independent repetitions (seeds) per configuration.</summary>
     public int Seeds { get; }
-    public string Precision { get; }
-    public string Backend { get; }
+    public Precision Precision { get; }
+    public BackendKind Backend { get; }
+    /// <summary>The precision as sweep files spell it ("f64", "f32").</summary>
+    public string PrecisionName => Precision.Name();
+    /// <summary>The backend as sweep files spell it.</summary>
+    public string BackendName => Backend.Name();
 
     public string ModeName => ModeToString(Mode);
 

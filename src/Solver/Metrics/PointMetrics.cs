@@ -41,9 +41,9 @@ public sealed record PointMetrics
     /// <summary>n, the number of measurements.</summary>
     public required int Count { get; init; }
     public required MeasurementKind Measurement { get; init; }
-    public required string Backend { get; init; }
-    public required string Path { get; init; }
-    public required string Precision { get; init; }
+    public required BackendKind Backend { get; init; }
+    public required EvaluationPath Path { get; init; }
+    public required Precision Precision { get; init; }
 
     /// <summary>E = W_L ... W_1.</summary>
     public required Matrix<double> EndToEnd { get; init; }

@@ -9,15 +9,8 @@ public sealed class Factorization
 {
     public Factorization(IReadOnlyList<Matrix<double>> layers)
     {
-        if (layers.Count == 0) throw new ArgumentException("a factorisation needs at least one layer", nameof(layers));
-        for (int j = 1; j < layers.Count; j++)
-            if (layers[j].Cols != layers[j - 1].Rows)
-                throw new ArgumentException(
-                    $"layers do not chain: W{j + 1} is {layers[j].Rows}x{layers[j].Cols} but W{j} has {layers[j - 1].Rows} rows", nameof(layers));
+        Dims = LayerShapes.Dims(layers);
         Layers = layers.ToArray();
-        Dims = new int[Layers.Length + 1];
-        Dims[0] = Layers[0].Cols;
-        for (int j = 0; j < Layers.Length; j++) Dims[j + 1] = Layers[j].Rows;
     }
 
     /// <summary>W_1 .. W_L (index 0 is W_1).</summary>

@@ -1,5 +1,5 @@
+using Flatness.Solver.Randomness;
 using Flatness.Kernels.Tensors;
-using Flatness.Solver.Problems;
 
 namespace Flatness.Solver.Model;
 
@@ -46,7 +46,7 @@ public static class Initializers
         InitKind.Gaussian => Gaussian(dims, scale, seed),
         InitKind.Orthogonal => Orthogonal(dims, scale, seed),
         InitKind.SmallBalanced => SmallBalanced(dims, scale, seed),
-        InitKind.File => throw new ArgumentException("a file initialisation reads its layers: use FromFile", nameof(kind)),
+        InitKind.File => throw new ArgumentException("a file initialisation reads its layers: use ProblemFiles.LoadLayers", nameof(kind)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), $"unknown initialisation {kind}"),
     };
 
@@ -111,12 +111,6 @@ public static class Initializers
         return new Factorization(layers);
     }
 
-    /// <summary>
-    /// Layers W1 .. WL read from an .npz file (<see cref="ProblemFiles.LoadLayers(string, SensingProblem)"/>: they must chain,
-    /// be finite and match the problem's d_L x d_0).
-    /// </summary>
-    public static Factorization FromFile(string path, SensingProblem problem) => ProblemFiles.LoadLayers(path, problem);
-
     /// <summary>A rows x cols matrix (rows &gt;= cols) with orthonormal columns: Gram–Schmidt, twice, on a Gaussian matrix.</summary>
     internal static Matrix<double> OrthonormalColumns(int rows, int cols, NormalSampler rng)
     {
@@ -135,7 +129,7 @@ public static class Initializers
             for (int a = 0; a < rows; a++) norm += q[a, c] * q[a, c];
             norm = Math.Sqrt(norm);
             if (!(norm > 1e-12))
-                throw new InvalidOperationException($"random orthonormalisation degenerated (seed {rng.Seed}); choose another seed");
+                throw new ArgumentException($"random orthonormalisation degenerated (seed {rng.Seed}); choose another seed");
             for (int a = 0; a < rows; a++) q[a, c] /= norm;
         }
         return q;

@@ -1,7 +1,8 @@
+using Flatness.Solver.Metrics;
 using System.Diagnostics;
 using Flatness.Kernels.Tensors;
 using Flatness.Solver.Backends;
-using Flatness.Solver.Runs;
+
 
 namespace Flatness.Solver.Optimizers;
 

@@ -1,5 +1,8 @@
+using System.Numerics.Tensors;
 using Flatness.Kernels.Cpu;
 using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends.Core;
+using Flatness.Solver.Backends.Cpu;
 using Flatness.Solver.Problems;
 
 namespace Flatness.Solver.Optimizers;
@@ -8,8 +11,8 @@ namespace Flatness.Solver.Optimizers;
 /// Per-sample values and gradients for one-sample methods: f_i = &lt;A_i, E&gt; and the gradient of (f_i - t)^2,
 /// 2 r_i P_j^T A_i Q_j^T for every layer (r_i = f_i - t), through the chain products, without building a sub-problem.
 /// Rank-one and completion measurements A_i = u v^T cost O(L d^2): P_j^T A_i Q_j^T = (P_j^T u)(Q_j v)^T, with
-/// P_j^T u and Q_j v pushed through the layers one matrix-vector product at a time. Dense measurements cost about
-/// 3(L - 1) small GEMMs: Y_j = P_j^T A_i by Y_{j-1} = W_j^T Y_j, the prefixes Q_j, and Y_j Q_j^T.
+/// P_j^T u and Q_j v pushed through the layers one matrix-vector product at a time. Dense measurements use the
+/// evaluation core's partial products P_j, Q_j and two small GEMMs per layer.
 /// </summary>
 public sealed class SampleGradients
 {
@@ -17,8 +20,9 @@ public sealed class SampleGradients
     private readonly int[] _dims;
     private readonly double[][] _left;    // P_j^T u (length d_j), j = 0..L
     private readonly double[][] _right;   // Q_{j+1} v = W_j ... W_1 v (length d_j), j = 0..L
-    private readonly Matrix<double>[] _prefix;  // Q_j (d_{j-1} x d_0), j = 2..L at index j - 1
-    private readonly Matrix<double>[] _y;       // Y_j = P_j^T A_i (d_j x d_0), j = 1..L-1 at index j - 1
+    private readonly PartialProducts<double, Matrix<double>>? _products; // dense measurements: P_j, Q_j
+    private readonly Matrix<double>? _a;                                 // A_i (d_L x d_0)
+    private readonly Matrix<double>[]? _pA;                              // P_j^T A_i (d_j x d_0), j = 1..L
 
     public SampleGradients(Measurements measurements, IReadOnlyList<int> dims)
     {
@@ -33,14 +37,12 @@ public sealed class SampleGradients
         int depth = _dims.Length - 1;
         _left = _dims.Select(d => new double[d]).ToArray();
         _right = _dims.Select(d => new double[d]).ToArray();
-        _prefix = new Matrix<double>[depth];
-        _y = new Matrix<double>[depth];
         if (measurements.Kind == MeasurementKind.Dense)
-            for (int j = 1; j <= depth; j++)
-            {
-                if (j >= 2) _prefix[j - 1] = new Matrix<double>(_dims[j - 1], _dims[0]);
-                if (j <= depth - 1) _y[j - 1] = new Matrix<double>(_dims[j], _dims[0]);
-            }
+        {
+            _products = new PartialProducts<double, Matrix<double>>(new CpuOps<double>(0), _dims);
+            _a = new Matrix<double>(_dims[^1], _dims[0]);
+            _pA = _dims.Select(d => new Matrix<double>(d, _dims[0])).ToArray();
+        }
     }
 
     public int Count => _measurements.Count;
@@ -99,45 +101,22 @@ public sealed class SampleGradients
         return r;
     }
 
+    /// <summary>
+    /// f = &lt;A_i, E&gt; and 2 r P_j^T A_i Q_j^T per layer, from the evaluation core's partial products
+    /// (<see cref="PartialProducts{T, TMatrix}"/>): 2L - 3 GEMMs for the chains and two per layer.
+    /// </summary>
     private double Dense(IReadOnlyList<Matrix<double>> layers, double target, Matrix<double>[] gradient, ReadOnlySpan<double> a)
     {
-        int depth = layers.Count;
-        int d0 = _dims[0];
-        if (depth == 1)
+        var products = _products!;
+        products.Compute(layers, withP: true);
+        a.CopyTo(_a!.Data);
+        double r = TensorPrimitives.Dot(_a.Data, products.E.Data) - target;
+        for (int j = 1; j <= products.Depth; j++)
         {
-            double f1 = 0;
-            var w = layers[0].Data;
-            for (int t = 0; t < a.Length; t++) f1 += a[t] * w[t];
-            double r1 = f1 - target;
-            var g = gradient[0].Data;
-            for (int t = 0; t < a.Length; t++) g[t] = 2 * r1 * a[t];
-            return r1;
-        }
-        // Prefixes Q_j = W_{j-1} ... W_1 for j = 2..L (Q_2 = W_1).
-        layers[0].Data.AsSpan().CopyTo(_prefix[1].Data);
-        for (int j = 3; j <= depth; j++)
-            Gemm.Compute(Op.None, Op.None, _dims[j - 1], d0, _dims[j - 2], 1.0, layers[j - 2].Data, _dims[j - 2],
-                _prefix[j - 2].Data, d0, 0.0, _prefix[j - 1].Data, d0);
-        // Y_{L-1} = W_L^T A_i, Y_{j-1} = W_j^T Y_j.
-        Gemm.Compute(Op.Transpose, Op.None, _dims[depth - 1], d0, _dims[depth], 1.0, layers[depth - 1].Data, _dims[depth - 1],
-            a, d0, 0.0, _y[depth - 2].Data, d0);
-        for (int j = depth - 1; j >= 2; j--)
-            Gemm.Compute(Op.Transpose, Op.None, _dims[j - 1], d0, _dims[j], 1.0, layers[j - 1].Data, _dims[j - 1],
-                _y[j - 1].Data, d0, 0.0, _y[j - 2].Data, d0);
-        // f = <A_i, E> = <W_L^T A_i, Q_L> = <Y_{L-1}, Q_L>.
-        double f = 0;
-        var yl = _y[depth - 2].Data;
-        var ql = _prefix[depth - 1].Data;
-        for (int t = 0; t < yl.Length; t++) f += yl[t] * ql[t];
-        double r = f - target;
-        // Layer 1: 2 r Y_1 (Q_1 = I). Layer L: 2 r A_i Q_L^T. Between: 2 r Y_j Q_j^T.
-        var g1 = gradient[0].Data;
-        var y1 = _y[0].Data;
-        for (int t = 0; t < g1.Length; t++) g1[t] = 2 * r * y1[t];
-        for (int j = 2; j <= depth; j++)
-        {
-            ReadOnlySpan<double> yj = j == depth ? a : _y[j - 1].Data;
-            Gemm.Compute(Op.None, Op.Transpose, _dims[j], _dims[j - 1], d0, 2 * r, yj, d0, _prefix[j - 1].Data, d0,
+            var pa = _pA![j];
+            Gemm.Compute(Op.Transpose, Op.None, _dims[j], _dims[0], _dims[^1], 1.0, products.P[j].Data, _dims[j], _a.Data, _dims[0],
+                0.0, pa.Data, _dims[0]);
+            Gemm.Compute(Op.None, Op.Transpose, _dims[j], _dims[j - 1], _dims[0], 2 * r, pa.Data, _dims[0], products.Q[j].Data, _dims[0],
                 0.0, gradient[j - 1].Data, _dims[j - 1]);
         }
         return r;

@@ -1,3 +1,4 @@
+using Flatness.Solver.Randomness;
 using Flatness.Kernels.Tensors;
 
 namespace Flatness.Solver.Problems;
@@ -99,7 +100,7 @@ public static class Generators
         foreach (double x in m.Data) norm += x * x;
         norm = Math.Sqrt(norm);
         if (!(norm > 0))
-            throw new InvalidOperationException($"the drawn ground truth vanished (seed {rng.Seed}); choose another seed");
+            throw new ArgumentException($"the drawn ground truth vanished (seed {rng.Seed}); choose another seed");
         for (int t = 0; t < m.Length; t++) m.Data[t] /= norm;
         return m;
     }

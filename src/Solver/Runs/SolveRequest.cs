@@ -1,3 +1,4 @@
+using Flatness.Solver.Backends;
 using Flatness.Solver.Model;
 using Flatness.Solver.Optimizers;
 using Flatness.Solver.Problems;
@@ -41,9 +42,11 @@ public sealed record SolveRequest
     public double? Mu { get; init; }
 
     /// <summary>auto, cpu or reference.</summary>
-    public string Backend { get; init; } = "auto";
+    public BackendKind Backend { get; init; } = BackendKind.Auto;
     /// <summary>f64 or f32.</summary>
-    public string Precision { get; init; } = "f64";
+    public Precision Precision { get; init; } = Precision.F64;
+    /// <summary>Where a device fallback is reported (one line); null drops it.</summary>
+    public Action<string>? Warn { get; init; }
     /// <summary>History row every this many steps (null: the method's default; 0: none).</summary>
     public int? HistoryEvery { get; init; }
     public TimeSpan? TimeLimit { get; init; }

@@ -28,7 +28,7 @@ public static class SolveRunner
         int[] dims;
         if (request.Init == InitKind.File)
         {
-            start = Initializers.FromFile(request.InitFile!, problem);
+            start = ProblemFiles.LoadLayers(request.InitFile!, problem);
             dims = start.Dims;
             if (request.Depth is int depth && depth != start.Depth)
                 throw new ArgumentException($"depth {depth} differs from the {start.Depth} layers of {request.InitFile}");
@@ -43,8 +43,11 @@ public static class SolveRunner
         }
 
         var clock = Stopwatch.StartNew();
-        var choice = EvaluatorSelector.Choose(problem, dims, request.Backend, "auto", request.Precision, ExpectedEvaluations(request, optimizer));
-        using var evaluator = Evaluators.Create(problem, dims, choice);
+        var choice = EvaluatorSelector.Choose(problem, dims, new EvaluatorOptions
+        {
+            Backend = request.Backend, Precision = request.Precision, ExpectedEvaluations = ExpectedEvaluations(request, optimizer),
+        });
+        using var evaluator = Evaluators.Create(problem, dims, choice, request.Warn);
         if (optimizer is not null)
         {
             var run = optimizer.Run(evaluator, start!);

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using Flatness.Kernels.Cpu;
 using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends.Core;
 using Flatness.Solver.Problems;
 
 namespace Flatness.Solver.Backends.Cpu;
@@ -13,14 +14,14 @@ namespace Flatness.Solver.Backends.Cpu;
 /// P_j), and the products S(H_j) P_j, Q_j S*(G_j) are row and column scalings. O(n + L d^2) per evaluation
 /// beyond the chains.
 /// </summary>
-internal sealed class CompletionPathOperator<T> : PathOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class CompletionPathOperator<T> : CpuPathOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int[] _rows, _cols;
     private readonly T _scale;
     private readonly T[][] _sDiagonal, _sAdjointDiagonal;
     private readonly T[] _hDiagonal, _gDiagonal;
 
-    public CompletionPathOperator(SensingProblem problem, IReadOnlyList<int> dims) : base(problem, dims)
+    public CompletionPathOperator(SensingProblem problem, IReadOnlyList<int> dims, CpuOps<T> ops) : base(problem, dims, ops)
     {
         if (problem.Measurements is not CompletionMeasurements completion)
             throw new ArgumentException($"the completion path needs completion measurements, the problem has {problem.Measurements.Kind}", nameof(problem));
@@ -42,15 +43,24 @@ internal sealed class CompletionPathOperator<T> : PathOperator<T> where T : unma
         CompletionOperator.SAdjointDiagonal<T>(_rows, _cols, _scale, _gDiagonal, _sAdjointDiagonal[Depth]);
     }
 
-    public override string Path => "completion";
+    /// <summary>Gather, scatter and diagonal sandwiches: O(n + L d^2) per evaluation beyond the core.</summary>
+    public static PathCost Cost(ProblemShape shape)
+    {
+        double n = shape.Count, step = shape.CoreFlops + 6 * n;
+        for (int j = 2; j < shape.Depth; j++) step += 2.0 * shape.Dims[j - 1] * shape.InputDim + 2.0 * shape.OutputDim * shape.Dims[j] + 4 * n;
+        double memory = n * (2 * sizeof(int) + 2 * shape.ElementBytes);
+        return new PathCost(0, step, n * (2 * sizeof(int) + 2 * shape.ElementBytes) * Math.Max(1, shape.Depth - 1), memory);
+    }
+
+    public override EvaluationPath Path => EvaluationPath.Completion;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double Prepare(SandwichPlan plan, Matrix<T>[] prefix, Matrix<T>[] suffix, Matrix<T> z)
+    public override void Prepare(SandwichPlan plan, PartialProducts<T, Matrix<T>> products, Matrix<T> z)
     {
         for (int j = 2; j <= Depth; j++)
         {
             if (!plan.S[j]) continue;
-            var q = prefix[j - 1]; // diag(Q^T Q)[b] = sum_r Q[r,b]^2
+            var q = products.Q[j]; // diag(Q^T Q)[b] = sum_r Q[r,b]^2
             _hDiagonal.AsSpan().Clear();
             for (int r = 0; r < q.Rows; r++) TensorPrimitives.FusedMultiplyAdd(q.Row(r), q.Row(r), _hDiagonal, _hDiagonal);
             CompletionOperator.SDiagonal<T>(_rows, _cols, _scale, _hDiagonal, _sDiagonal[j]);
@@ -58,28 +68,28 @@ internal sealed class CompletionPathOperator<T> : PathOperator<T> where T : unma
         for (int j = 1; j < Depth; j++)
         {
             if (!plan.SAdjoint[j]) continue;
-            var p = suffix[j]; // diag(P P^T)[a] = ||P[a,:]||^2
+            var p = products.P[j]; // diag(P P^T)[a] = ||P[a,:]||^2
             for (int a = 0; a < p.Rows; a++) _gDiagonal[a] = TensorPrimitives.SumOfSquares<T>(p.Row(a));
             CompletionOperator.SAdjointDiagonal<T>(_rows, _cols, _scale, _gDiagonal, _sAdjointDiagonal[j]);
         }
-        return plan.Loss ? ResidualLoss(prefix[Depth], plan.LossGradient ? z : null) : double.NaN;
+        if (plan.Loss) ResidualLoss(products.E, plan.LossGradient ? z : null);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override void MultiplyS(int j, Matrix<T> p, Matrix<T> dp, T alpha)
+    public override void MultiplyS(int j, Matrix<T> p, Matrix<T> x, T alpha)
     {
         var d = _sDiagonal[j];
-        for (int a = 0; a < p.Rows; a++) TensorPrimitives.Multiply(p.Row(a), alpha * d[a], dp.Row(a));
+        for (int a = 0; a < p.Rows; a++) TensorPrimitives.Multiply(p.Row(a), alpha * d[a], x.Row(a));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override void MultiplySAdjoint(int j, Matrix<T> q, Matrix<T> dq, T alpha)
+    public override void MultiplySAdjoint(int j, Matrix<T> q, Matrix<T> y, T alpha)
     {
         var d = _sAdjointDiagonal[j];
         for (int r = 0; r < q.Rows; r++)
         {
-            TensorPrimitives.Multiply(q.Row(r), d, dq.Row(r));
-            TensorPrimitives.Multiply(dq.Row(r), alpha, dq.Row(r));
+            TensorPrimitives.Multiply(q.Row(r), d, y.Row(r));
+            TensorPrimitives.Multiply(y.Row(r), alpha, y.Row(r));
         }
     }
 

@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using Flatness.Kernels.Cpu;
 using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends.Core;
 using Flatness.Solver.Problems;
 
 namespace Flatness.Solver.Backends.Cpu;
@@ -13,13 +14,17 @@ namespace Flatness.Solver.Backends.Cpu;
 /// wanted sandwich, independent of n. The loss comes from the same pass as
 /// vec(E)^T M vec(E) - 2 vec(E)^T c + beta (c = X^T b / n, beta = b^T b / n), or from the residual when X is at hand
 /// and reading it is cheaper. The quadratic form cancels when the loss is small: its absolute error is about
-/// eps * b^T b / n (eps the unit roundoff of T), which the residual avoids.
+/// eps * beta (eps the unit roundoff of T), so below <see cref="ResidualBelow"/> of beta the loss and Z are taken
+/// again from the float64 residual.
 /// </summary>
 internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly GramLayout _layout;
     private readonly T[] _k;
     private readonly T[]? _x;
+    private readonly double[] _x64;               // the problem's own float64 X, for the near-interpolant residual
+    private readonly double[] _e64, _residual64, _z64;
+    private readonly double[] _labels64;
     private readonly T[] _c;
     private readonly double _beta;
     private readonly int _workers;
@@ -29,27 +34,37 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
     private readonly int[] _sSlot, _sAdjointSlot;
     private readonly Matrix<T> _sIdentity, _sAdjointIdentity;
 
-    public GramPathOperator(SensingProblem problem, IReadOnlyList<int> dims) : base(problem, dims)
+    /// <summary>
+    /// The expanded loss is replaced by the residual's when it falls below this fraction of beta = b^T b / n: there
+    /// its round-off (about eps beta) would exceed 1e-10 relative in float64 and 1e-5 in float32.
+    /// </summary>
+    public static double ResidualBelow => typeof(T) == typeof(float) ? 1e-2 : 1e-6;
+
+    public GramPathOperator(SensingProblem problem, IReadOnlyList<int> dims, CpuOps<T> ops) : base(problem, dims, ops)
     {
-        if (problem.Measurements is not DenseMeasurements dense)
-            throw new ArgumentException($"the Gram path needs dense measurements, the problem has {problem.Measurements.Kind}", nameof(problem));
+        var a = DenseStack.Of(problem.Measurements);
         int dL = OutputDim, d0 = InputDim, size = dL * d0;
         _layout = new GramLayout(dL, d0);
         _k = new T[_layout.Length];
-        GramOperator.Build<double, T>(_layout, Count, dense.A, _k);
+        GramOperator.Build<double, T>(_layout, Count, a, _k);
+        _x64 = a;
+        _labels64 = problem.Labels;
+        _e64 = new double[size];
+        _z64 = new double[size];
+        _residual64 = new double[Count];
 
         // c = X^T b / n and beta = b^T b / n, accumulated in float64.
         var c = new double[size];
         for (int i = 0; i < Count; i++)
         {
             double bi = problem.Labels[i] / Count;
-            if (bi != 0) TensorPrimitives.MultiplyAdd(dense.Item(i), bi, c, c);
+            if (bi != 0) TensorPrimitives.MultiplyAdd(a.AsSpan(i * size, size), bi, c, c);
         }
         _c = Numerics.As<T>(c);
         _beta = TensorPrimitives.SumOfSquares(problem.Labels) / Count;
         // X is kept for the residual when it costs nothing (the problem's own float64 array) or is small next to K.
         if (typeof(T) == typeof(double) || 2L * Count * size < _layout.Length)
-            _x = Numerics.As<T>(dense.A);
+            _x = Numerics.As<T>(a);
 
         int slots = Math.Max(1, Depth - 2); // sandwiches per evaluation: layers 2..L-1
         _workers = GramOperator.Workers(_layout);
@@ -71,35 +86,49 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
             ReadOnlyMemory<T>.Empty, Memory<T>.Empty, workspace, _workers);
     }
 
-    public override string Path => "gram";
+    /// <summary>Building K once (its upper block triangle), then one pass over it per evaluation.</summary>
+    public static PathCost Cost(ProblemShape shape)
+    {
+        int d0 = shape.InputDim, dL = shape.OutputDim, bytes = shape.ElementBytes;
+        double length = (double)dL * (dL + 1) / 2 * d0 * d0;
+        if (length > Array.MaxLength) return PathCost.Infeasible(length * bytes);
+        var layout = new GramLayout(dL, d0);
+        int inner = Math.Max(0, shape.Depth - 2);
+        double step = GramOperator.ApplyFlops(layout, inner, inner, loss: true) + shape.CoreFlops;
+        // Structured measurements are materialised, and that float64 X is kept for the near-interpolant residual.
+        double x = shape.Kind == MeasurementKind.Dense ? 0 : shape.DenseElements * sizeof(double);
+        return new PathCost(GramOperator.BuildFlops(layout, shape.Count), step, length * bytes, length * bytes + x);
+    }
+
+    public override EvaluationPath Path => EvaluationPath.Gram;
 
     /// <summary>Whether the loss is read from the residual rather than from K in this evaluation.</summary>
     private bool UseResidual(SandwichPlan plan) =>
         _x is not null && 2L * Count * OutputDim * InputDim < (plan.AnySandwich ? 2L : 1L) * _layout.Length;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double Prepare(SandwichPlan plan, Matrix<T>[] prefix, Matrix<T>[] suffix, Matrix<T> z)
+    public override void Prepare(SandwichPlan plan, PartialProducts<T, Matrix<T>> products, Matrix<T> z)
     {
         int dL = OutputDim, d0 = InputDim;
         int nh = 0, ng = 0;
         for (int j = 2; j <= Depth; j++)
         {
             if (!plan.S[j]) continue;
-            var q = prefix[j - 1]; // H_j = Q_j^T Q_j
+            var q = products.Q[j]; // H_j = Q_j^T Q_j
             SymmetricGemm.Compute(Op.Transpose, Op.None, d0, q.Rows, T.One, q.Data, d0, q.Data, d0, T.Zero, _hs.AsSpan(nh * d0 * d0, d0 * d0), d0);
             _sSlot[j] = nh++;
         }
         for (int j = 1; j < Depth; j++)
         {
             if (!plan.SAdjoint[j]) continue;
-            var p = suffix[j]; // G_j = P_j P_j^T
+            var p = products.P[j]; // G_j = P_j P_j^T
             SymmetricGemm.Compute(Op.None, Op.Transpose, dL, p.Cols, T.One, p.Data, p.Cols, p.Data, p.Cols, T.Zero, _gs.AsSpan(ng * dL * dL, dL * dL), dL);
             _sAdjointSlot[j] = ng++;
         }
 
         bool residual = plan.Loss && UseResidual(plan);
         bool lossFromK = plan.Loss && !residual;
-        var e = prefix[Depth];
+        var e = products.E;
         if (nh + ng > 0 || lossFromK)
             GramOperator.Apply<T>(_layout, _k,
                 _hs.AsMemory(0, nh * d0 * d0), _sOut.AsMemory(0, nh * dL * dL),
@@ -107,17 +136,33 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
                 lossFromK ? e.Data : ReadOnlyMemory<T>.Empty, lossFromK ? _me : Memory<T>.Empty,
                 _workspace, _workers);
 
-        if (residual) return ResidualLoss(e, plan.LossGradient ? z : null);
-        if (!lossFromK) return double.NaN;
+        if (residual) ResidualLoss(e, plan.LossGradient ? z : null);
+        if (!lossFromK) return;
         // loss = e^T M e - 2 c^T e + beta, Z = 2 (M e - c).
-        // A sum of squares: the expanded form can dip below zero by round-off at an interpolant, never truly.
-        double loss = Math.Max(0.0, Numerics.Dot<T>(e.Data, _me) - 2 * Numerics.Dot<T>(_c, e.Data) + _beta);
+        double loss = Numerics.Dot<T>(e.Data, _me) - 2 * Numerics.Dot<T>(_c, e.Data) + _beta;
+        if (loss < ResidualBelow * _beta)
+        {
+            ResidualLoss64(e, plan.LossGradient ? z : null);
+            return;
+        }
+        Ops.Scalars[0] = loss;
         if (plan.LossGradient)
         {
             TensorPrimitives.Subtract(_me, _c, z.Data);
             TensorPrimitives.Multiply(z.Data, T.CreateTruncating(2), z.Data);
         }
-        return loss;
+    }
+
+    /// <summary>The loss and Z from the float64 residual of the problem's own X (near an interpolant).</summary>
+    private void ResidualLoss64(Matrix<T> e, Matrix<T>? z)
+    {
+        Numerics.Convert<T, double>(e.Data, _e64);
+        Sensing.Forward<double>(Count, _x64, _e64, _residual64);
+        TensorPrimitives.Subtract(_residual64, _labels64, _residual64);
+        Ops.Scalars[0] = TensorPrimitives.SumOfSquares<double>(_residual64) / Count;
+        if (z is null) return;
+        Sensing.Adjoint<double>(Count, _x64, _residual64, 2.0 / Count, _z64);
+        Numerics.Convert<double, T>(_z64, z.Data);
     }
 
     protected override ReadOnlySpan<T> SMatrix(int j) =>
@@ -129,6 +174,7 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
     public override double SFlops(int j) => GramOperator.ApplyFlops(_layout, 1, 0, false);
     public override double SAdjointFlops(int j) => GramOperator.ApplyFlops(_layout, 0, 1, false);
 
-    protected override void Forward(Matrix<T> e, Span<T> f) => Sensing.Forward<T>(Count, _x, e.Data, f);
-    protected override void Adjoint(ReadOnlySpan<T> w, T alpha, Matrix<T> z) => Sensing.Adjoint<T>(Count, _x, w, alpha, z.Data);
+    // Called only when X is held in T (UseResidual).
+    protected override void Forward(Matrix<T> e, Span<T> f) => Sensing.Forward<T>(Count, _x!, e.Data, f);
+    protected override void Adjoint(ReadOnlySpan<T> w, T alpha, Matrix<T> z) => Sensing.Adjoint<T>(Count, _x!, w, alpha, z.Data);
 }

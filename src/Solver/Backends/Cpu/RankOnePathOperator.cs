@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Numerics;
 using Flatness.Kernels.Cpu;
 using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends.Core;
 using Flatness.Solver.Problems;
 
 namespace Flatness.Solver.Backends.Cpu;
@@ -20,7 +21,7 @@ internal sealed class RankOnePathOperator<T> : DenseSandwichOperator<T> where T 
     private readonly T[] _square;
     private readonly Matrix<T>[] _s, _sAdjoint;
 
-    public RankOnePathOperator(SensingProblem problem, IReadOnlyList<int> dims) : base(problem, dims)
+    public RankOnePathOperator(SensingProblem problem, IReadOnlyList<int> dims, CpuOps<T> ops) : base(problem, dims, ops)
     {
         if (problem.Measurements is not RankOneMeasurements rankOne)
             throw new ArgumentException($"the rank-one path needs rank-one measurements, the problem has {problem.Measurements.Kind}", nameof(problem));
@@ -47,17 +48,29 @@ internal sealed class RankOnePathOperator<T> : DenseSandwichOperator<T> where T 
         RankOneOperator.WeightedGram<T>(Count, InputDim, _v, _forms, invN, _sAdjoint[Depth].Data, _workspace);
     }
 
-    public override string Path => "rank-one";
+    /// <summary>GEMMs over the vectors u_i, v_i: O(n L d^2) per evaluation.</summary>
+    public static PathCost Cost(ProblemShape shape)
+    {
+        double n = shape.Count;
+        int d0 = shape.InputDim, dL = shape.OutputDim, bytes = shape.ElementBytes;
+        double step = shape.CoreFlops + 4 * n * dL * d0;
+        for (int j = 2; j < shape.Depth; j++)
+            step += 2.0 * n * d0 * Math.Min(shape.Dims[j - 1], d0) + n * dL * dL + 2.0 * n * dL * Math.Min(shape.Dims[j], dL) + n * d0 * d0;
+        double memory = n * (dL + d0 + shape.Dims.Max() + 1) * bytes;
+        return new PathCost(0, step, 2 * n * (dL + d0) * bytes * Math.Max(1, shape.Depth - 1), memory);
+    }
+
+    public override EvaluationPath Path => EvaluationPath.RankOne;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public override double Prepare(SandwichPlan plan, Matrix<T>[] prefix, Matrix<T>[] suffix, Matrix<T> z)
+    public override void Prepare(SandwichPlan plan, PartialProducts<T, Matrix<T>> products, Matrix<T> z)
     {
         T invN = T.One / T.CreateTruncating(Count);
         int dL = OutputDim, d0 = InputDim;
         for (int j = 2; j <= Depth; j++)
         {
             if (!plan.S[j]) continue;
-            var q = prefix[j - 1]; // d_{j-1} x d_0
+            var q = products.Q[j]; // d_{j-1} x d_0
             if (q.Rows <= d0)
                 RankOneOperator.FactoredQuadraticForms<T>(Count, d0, _v, q.Rows, q.Data, Op.None, _forms, _workspace);
             else
@@ -71,7 +84,7 @@ internal sealed class RankOnePathOperator<T> : DenseSandwichOperator<T> where T 
         for (int j = 1; j < Depth; j++)
         {
             if (!plan.SAdjoint[j]) continue;
-            var p = suffix[j]; // d_L x d_j; g_i = ||P^T u_i||^2, factor F = P^T given as P (stored d_L x d_j)
+            var p = products.P[j]; // d_L x d_j; g_i = ||P^T u_i||^2, factor F = P^T given as P (stored d_L x d_j)
             if (p.Cols <= dL)
                 RankOneOperator.FactoredQuadraticForms<T>(Count, dL, _u, p.Cols, p.Data, Op.Transpose, _forms, _workspace);
             else
@@ -82,7 +95,7 @@ internal sealed class RankOnePathOperator<T> : DenseSandwichOperator<T> where T 
             }
             RankOneOperator.WeightedGram<T>(Count, d0, _v, _forms, invN, _sAdjoint[j].Data, _workspace);
         }
-        return plan.Loss ? ResidualLoss(prefix[Depth], plan.LossGradient ? z : null) : double.NaN;
+        if (plan.Loss) ResidualLoss(products.E, plan.LossGradient ? z : null);
     }
 
     protected override ReadOnlySpan<T> SMatrix(int j) => _s[j].Data;

@@ -21,9 +21,9 @@ public sealed class C1Exactness : Claim
     public static readonly string[] Kinds = ["gaussian", "completion", "rank-one"];
 
     /// <summary>Largest relative error accepted: far above round-off, far below any formula error.</summary>
-    public static double Tolerance(string precision) => precision == "f32" ? 1e-4 : 1e-6;
+    public static double Tolerance(Precision precision) => precision == Precision.F32 ? 1e-4 : 1e-6;
 
-    private static double Step(string precision) => precision == "f32" ? 1e-2 : 1e-3;
+    private static double Step(Precision precision) => precision == Precision.F32 ? 1e-2 : 1e-3;
 
     protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {

@@ -1,3 +1,4 @@
+using Flatness.Solver.Randomness;
 using Flatness.Kernels.Linalg;
 using Flatness.Kernels.Tensors;
 using Flatness.Solver.Backends;

@@ -1,4 +1,4 @@
-namespace Flatness.Solver.Problems;
+namespace Flatness.Solver.Randomness;
 
 /// <summary>
 /// The project's one source of seeded randomness. Uniform draws come from <c>System.Random(seed)</c>, whose seeded

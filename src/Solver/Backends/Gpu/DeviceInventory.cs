@@ -18,7 +18,7 @@ public sealed record HostCpu(
     int VectorCountFloat64);
 
 /// <summary>One typical problem shape and what "auto" picks for it.</summary>
-public sealed record AutoExample(string Label, MeasurementKind Kind, int Count, int[] Dims, string Precision, Choice Choice);
+public sealed record AutoExample(string Label, ProblemShape Shape, Choice? Choice, string Reason);
 
 /// <summary>Everything <c>flatness devices</c> reports.</summary>
 public sealed record DeviceReport(HostCpu Cpu, IReadOnlyList<GpuDeviceInfo> Accelerators, string? AcceleratorError, IReadOnlyList<AutoExample> Auto);
@@ -74,23 +74,22 @@ public static class DeviceInventory
         ("rank-one d=100 L=3 n=20000", MeasurementKind.RankOne, 20000, [100, 100, 100, 100]),
     ];
 
-    public static DeviceReport Take(string precision = "f64")
+    public static DeviceReport Take(Precision precision = Precision.F64)
     {
-        var auto = TypicalProblems
-            .Select(p => new AutoExample(p.Label, p.Kind, p.Count, p.Dims, precision, AutoChoice(p.Kind, p.Count, p.Dims, precision)))
-            .ToArray();
+        var auto = TypicalProblems.Select(p => AutoChoice(p.Label, new ProblemShape(p.Kind, p.Count, p.Dims, precision))).ToArray();
         return new DeviceReport(Cpu(), Accelerators, Probe.Value.Error, auto);
     }
 
-    private static Choice AutoChoice(MeasurementKind kind, int count, int[] dims, string precision)
+    private static AutoExample AutoChoice(string label, ProblemShape shape)
     {
         try
         {
-            return EvaluatorSelector.Choose(kind, count, dims, "auto", "auto", precision);
+            var choice = EvaluatorSelector.Choose(shape, new EvaluatorOptions { Precision = shape.Precision });
+            return new AutoExample(label, shape, choice, choice.Reason);
         }
-        catch (InvalidOperationException e)
+        catch (ProblemTooLargeException e)
         {
-            return new Choice("none", "-", precision, e.Message);
+            return new AutoExample(label, shape, null, e.Message);
         }
     }
 }

@@ -1,12 +1,12 @@
 using Flatness.Kernels.Linalg;
 using Flatness.Kernels.Tensors;
 using Flatness.Solver.Backends;
-using Flatness.Solver.Metrics;
+
 using Flatness.Solver.Model;
 using Flatness.Solver.Problems;
 using Flatness.Solver.Theory;
 
-namespace Flatness.Solver.Runs;
+namespace Flatness.Solver.Metrics;
 
 /// <summary>
 /// The metrics of run points, through <see cref="PointMetrics"/> (the one place for every formula: loss, trace, G, F,

@@ -1,0 +1,200 @@
+using System.Numerics;
+using Flatness.Kernels.Cpu;
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Problems;
+
+namespace Flatness.Solver.Backends.Core;
+
+/// <summary>
+/// The evaluation mathematics, written once for every device and path (docs/MATH.md sections 1-2).
+/// <para><b>Notation and index rule</b> (the same in code, comments and docs). Layers W_j (d_j x d_{j-1}), j = 1..L;
+/// W_{k:j} = W_k ... W_j; P_j = W_{L:j+1} (d_L x d_j), Q_j = W_{j-1:1} (d_{j-1} x d_0), so P_L = I, Q_1 = I and
+/// E = P_j W_j Q_j = Q_{L+1}; G_j = P_j P_j^T, H_j = Q_j^T Q_j; Z = (2/n) sum_i r_i A_i. Inside the core every
+/// array is indexed by the mathematical index (<c>W[j]</c> is W_j, <c>X[j]</c> is X_j; index 0 unused); at the public
+/// seam lists are 0-based (<c>layers[j - 1]</c> is W_j).</para>
+/// <para><b>Trace.</b> term_j = 2 &lt;G_j, S(H_j)&gt; = 2 &lt;H_j, S*(G_j)&gt; is the trace of layer j's Hessian block;
+/// tr H = sum_j term_j. With X_j = 4 S(H_j) P_j and Y_j = 4 Q_j S*(G_j), the derivatives of term_j in P_j and Q_j,
+/// term_j = &lt;X_j, P_j&gt; / 2 = &lt;Y_j, Q_j&gt; / 2.</para>
+/// <para><b>Trace gradient</b>, O(L) products. W_k sits in P_j for j &lt; k and in Q_j for j &gt; k, so
+///   d tr H / dW_k = P_k^T Xbar_k + Ybar_k Q_k^T,  Xbar_k = sum_{j&lt;k} X_j W_{k-1:j+1}^T (d_L x d_{k-1}),
+///                                               Ybar_k = sum_{j&gt;k} W_{j-1:k+1}^T Y_j (d_k x d_0),
+/// with Xbar_1 = 0, Xbar_{k+1} = Xbar_k W_k^T + X_k and Ybar_L = 0, Ybar_{k-1} = W_k^T Ybar_k + Y_k.</para>
+/// <para><b>Loss gradient.</b> dL/dW_k = P_k^T ZQ_k with ZQ_k = Z Q_k^T: ZQ_1 = Z, ZQ_{k+1} = ZQ_k W_k^T.</para>
+/// The device does the products (<see cref="IDeviceOps{T, TMatrix}"/>); the path supplies S, S*, the loss and Z
+/// (<see cref="IPathOperator{T, TMatrix}"/>). Layers cross the seam in float64; the work is in T.
+/// </summary>
+internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly IDeviceOps<T, TMatrix> _ops;
+    private readonly IPathOperator<T, TMatrix> _path;
+    private readonly PartialProducts<T, TMatrix> _products;
+    private readonly SandwichPlan _plan;
+    private readonly bool[] _traceFromS;
+    private readonly TMatrix[] _x, _y;      // X_j (d_L x d_j), Y_j (d_{j-1} x d_0); overwritten in place by Xbar_{j+1}, Ybar_{j-1}
+    private readonly TMatrix[] _zq;         // ZQ_k, k = 2..L
+    private readonly TMatrix _z;
+    private readonly TMatrix[] _lossGradient, _traceGradient; // index 0 is W_1
+    private readonly double[] _scalars;    // slot 0 the loss, slot j the trace of layer j
+    private bool _disposed;
+
+    /// <summary>Takes ownership of <paramref name="ops"/> and <paramref name="path"/> (disposed with the evaluator).</summary>
+    public Evaluator(SensingProblem problem, IReadOnlyList<int> dims, IDeviceOps<T, TMatrix> ops,
+        Func<IDeviceOps<T, TMatrix>, IPathOperator<T, TMatrix>> createPath)
+    {
+        LayerChecks.RequireDims(dims, problem);
+        Problem = problem;
+        _ops = ops;
+        try
+        {
+            _products = new PartialProducts<T, TMatrix>(ops, dims);
+            _path = createPath(ops);
+            int depth = _products.Depth, d0 = dims[0], dL = dims[depth];
+            _plan = new SandwichPlan(depth);
+            _traceFromS = new bool[depth + 1];
+            _x = new TMatrix[depth + 1];
+            _y = new TMatrix[depth + 1];
+            _zq = new TMatrix[depth + 1];
+            for (int j = 1; j <= depth; j++)
+            {
+                _x[j] = ops.Allocate(dL, dims[j], $"X_{j}");
+                _y[j] = ops.Allocate(dims[j - 1], d0, $"Y_{j}");
+                if (j >= 2) _zq[j] = ops.Allocate(dL, dims[j - 1], $"ZQ_{j}");
+            }
+            _z = ops.Allocate(dL, d0, "Z");
+            var shapes = Enumerable.Range(1, depth).Select(j => (dims[j], dims[j - 1])).ToArray();
+            _lossGradient = ops.AllocateStack(shapes, "loss gradient");
+            _traceGradient = ops.AllocateStack(shapes, "trace gradient");
+            _scalars = new double[depth + 1];
+        }
+        catch
+        {
+            _path?.Dispose();
+            ops.Dispose();
+            throw;
+        }
+    }
+
+    public BackendKind Backend => _ops.Backend;
+    public EvaluationPath Path => _path.Path;
+    public Precision Precision => typeof(T) == typeof(float) ? Precision.F32 : Precision.F64;
+    public SensingProblem Problem { get; }
+    /// <summary>[d_0, .., d_L], the factorisation shape this evaluator is laid out for.</summary>
+    public IReadOnlyList<int> Dims => _products.Dims;
+
+    public Evaluation Evaluate(IReadOnlyList<Matrix<double>> layers, Quantities what)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        LayerChecks.RequireShape(layers, _products.Dims);
+        int depth = _products.Depth;
+        bool loss = what.HasFlag(Quantities.Loss), lossGradient = what.HasFlag(Quantities.LossGradient);
+        bool trace = what.HasFlag(Quantities.Trace), traceGradient = what.HasFlag(Quantities.TraceGradient);
+        _products.Compute(layers, withP: trace || traceGradient || lossGradient);
+
+        PlanSandwiches(loss || lossGradient, lossGradient, trace, traceGradient);
+        _path.Prepare(_plan, _products, _z);
+        var p = _products.P;
+        var q = _products.Q;
+        T four = T.CreateTruncating(4);
+        for (int j = 1; j <= depth; j++)
+        {
+            bool wantX = traceGradient && j < depth, wantY = traceGradient && j > 1;
+            if (wantX || (trace && _traceFromS[j]))
+            {
+                _path.MultiplyS(j, p[j], _x[j], four);
+                if (trace && _traceFromS[j]) _ops.Dot(_x[j], p[j], 0.5, j);
+            }
+            if (wantY || (trace && !_traceFromS[j]))
+            {
+                _path.MultiplySAdjoint(j, q[j], _y[j], four);
+                if (trace && !_traceFromS[j]) _ops.Dot(_y[j], q[j], 0.5, j);
+            }
+        }
+        if (traceGradient) TraceGradient();
+        if (lossGradient) LossGradient();
+
+        _ops.ReadScalars(_scalars);
+        double[]? layerTraces = trace ? _scalars[1..] : null;
+        return new Evaluation
+        {
+            Loss = loss ? _scalars[0] : double.NaN,
+            Trace = trace ? layerTraces!.Sum() : double.NaN,
+            LayerTraces = layerTraces,
+            LossGradient = lossGradient ? _ops.DownloadStack(_lossGradient) : null,
+            TraceGradient = traceGradient ? _ops.DownloadStack(_traceGradient) : null,
+        };
+    }
+
+    /// <summary>
+    /// X_j (j &lt; L) and Y_j (j &gt; 1) for the gradient; for the trace alone, per layer the cheaper of S(H_j) and
+    /// S*(G_j), with the constants S(I) (j = 1) and S*(I) (j = L) free.
+    /// </summary>
+    private void PlanSandwiches(bool loss, bool lossGradient, bool trace, bool traceGradient)
+    {
+        int depth = _products.Depth;
+        _plan.Clear();
+        _plan.Loss = loss;
+        _plan.LossGradient = lossGradient;
+        for (int j = 1; j <= depth; j++)
+        {
+            bool wantX = traceGradient && j < depth, wantY = traceGradient && j > 1;
+            _traceFromS[j] = wantX || (!wantY && (j == 1 || (j < depth && _path.SFlops(j) <= _path.SAdjointFlops(j))));
+            bool useS = wantX || (trace && _traceFromS[j]);
+            bool useSAdjoint = wantY || (trace && !_traceFromS[j]);
+            _plan.S[j] = useS && j > 1;
+            _plan.SAdjoint[j] = useSAdjoint && j < depth;
+        }
+    }
+
+    /// <summary>d tr H / dW_k = P_k^T Xbar_k + Ybar_k Q_k^T (see the class comment); X and Y are overwritten.</summary>
+    private void TraceGradient()
+    {
+        int depth = _products.Depth;
+        var w = _products.W;
+        var p = _products.P;
+        var q = _products.Q;
+        var g = _traceGradient;
+        if (depth == 1)
+        {
+            _ops.Clear(g[0]); // tr H does not depend on a single layer
+            return;
+        }
+        // Xbar_{k+1} = X_k + Xbar_k W_k^T into X_k, from Xbar_2 = X_1: afterwards X_k holds Xbar_{k+1}.
+        for (int k = 2; k <= depth - 1; k++) _ops.Gemm(Op.None, Op.Transpose, T.One, _x[k - 1], w[k], T.One, _x[k]);
+        // Ybar_{k-1} = Y_k + W_k^T Ybar_k into Y_k, from Ybar_{L-1} = Y_L: afterwards Y_k holds Ybar_{k-1}.
+        for (int k = depth - 1; k >= 2; k--) _ops.Gemm(Op.Transpose, Op.None, T.One, w[k], _y[k + 1], T.One, _y[k]);
+        for (int k = 1; k <= depth; k++)
+        {
+            var gk = g[k - 1];
+            if (k == 1) _ops.Copy(_y[2], gk);                  // Xbar_1 = 0, Q_1 = I: Ybar_1
+            else if (k == depth) _ops.Copy(_x[depth - 1], gk); // P_L = I, Ybar_L = 0: Xbar_L
+            else
+            {
+                _ops.Gemm(Op.Transpose, Op.None, T.One, p[k], _x[k - 1], T.Zero, gk);
+                _ops.Gemm(Op.None, Op.Transpose, T.One, _y[k + 1], q[k], T.One, gk);
+            }
+        }
+    }
+
+    /// <summary>dL/dW_k = P_k^T ZQ_k, ZQ_1 = Z, ZQ_{k+1} = ZQ_k W_k^T.</summary>
+    private void LossGradient()
+    {
+        int depth = _products.Depth;
+        var w = _products.W;
+        var p = _products.P;
+        for (int k = 1; k <= depth; k++)
+        {
+            var zq = k == 1 ? _z : _zq[k];
+            if (k > 1) _ops.Gemm(Op.None, Op.Transpose, T.One, k == 2 ? _z : _zq[k - 1], w[k - 1], T.Zero, zq);
+            if (k == depth) _ops.Copy(zq, _lossGradient[k - 1]);
+            else _ops.Gemm(Op.Transpose, Op.None, T.One, p[k], zq, T.Zero, _lossGradient[k - 1]);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _path.Dispose();
+        _ops.Dispose();
+    }
+}
