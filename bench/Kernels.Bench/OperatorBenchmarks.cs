@@ -19,11 +19,9 @@ public class OperatorBenchmarks
     [Params(2000)]
     public int N { get; set; }
 
-    private const int Depth = 4;
     private double[] _stacked = [], _side = [], _k = [], _workspace = [], _gramWorkspace = [];
     private SideLayout _layout;
     private GramLayout _gram;
-    private Matrix<double>[] _layers = [], _prefix = [], _suffix = [];
     private double[] _factor = [], _square = [], _squares = [], _out = [], _outs = [], _adjointOuts = [], _e = [], _me = [], _f = [], _z = [];
     private double[] _u = [], _v = [], _forms = [], _rankOneWorkspace = [];
     private int[] _rows = [], _cols = [];
@@ -44,9 +42,6 @@ public class OperatorBenchmarks
         GramOperator.Build<double, double>(_gram, n, _stacked, _k);
         _gramWorkspace = new double[GramOperator.WorkspaceLength(_gram, 2, GramOperator.Workers(_gram))];
 
-        _layers = Enumerable.Range(0, Depth).Select(_ => new Matrix<double>(d, d, Normals(d * d))).ToArray();
-        _prefix = Enumerable.Range(0, Depth + 1).Select(_ => new Matrix<double>(d, d)).ToArray();
-        _suffix = Enumerable.Range(0, Depth + 1).Select(_ => new Matrix<double>(d, d)).ToArray();
         _factor = Normals(d * d);
         _square = Normals(d * d);
         _squares = Normals(2 * d * d);
@@ -64,9 +59,6 @@ public class OperatorBenchmarks
         _rows = Enumerable.Range(0, n).Select(_ => random.Next(d)).ToArray();
         _cols = Enumerable.Range(0, n).Select(_ => random.Next(d)).ToArray();
     }
-
-    [Benchmark]
-    public void ChainsPrefixAndSuffix() => Chains.Compute(_layers, _prefix, _suffix);
 
     [Benchmark]
     public void DirectSOfGram() => DenseSandwich.SOfGram<double>(_layout, _side, D, _factor, _out, _workspace);

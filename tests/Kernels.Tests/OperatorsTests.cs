@@ -10,38 +10,6 @@ public class OperatorsTests
     private const double Tight = 1e-12;
 
     [Theory]
-    [InlineData(new[] { 4, 3 })]
-    [InlineData(new[] { 4, 6, 3 })]
-    [InlineData(new[] { 5, 2, 7, 3 })]
-    [InlineData(new[] { 3, 6, 1, 4, 5 })]
-    public void ChainsMatchReferencePartialProducts(int[] dims)
-    {
-        var data = new OperatorsTestData(11);
-        int depth = dims.Length - 1;
-        var layers = Enumerable.Range(0, depth).Select(j => data.Gaussian(dims[j + 1], dims[j])).ToArray();
-        var prefix = Enumerable.Range(0, depth + 1).Select(j => new Matrix<double>(dims[j], dims[0])).ToArray();
-        var suffix = Enumerable.Range(0, depth + 1).Select(j => new Matrix<double>(dims[^1], dims[j])).ToArray();
-        Chains.Compute(layers, prefix, suffix);
-
-        var reference = new ReferenceChains(layers);
-        for (int j = 1; j <= depth; j++)
-        {
-            Assert.True(OperatorsTestData.RelativeError(prefix[j - 1].Data, reference.Prefix(j).Data) < Tight, $"Q_{j}");
-            Assert.True(OperatorsTestData.RelativeError(suffix[j].Data, reference.Suffix(j).Data) < Tight, $"P_{j}");
-        }
-        Assert.True(OperatorsTestData.RelativeError(prefix[depth].Data, reference.EndToEnd.Data) < Tight, "E");
-    }
-
-    [Fact]
-    public void ChainsRejectMisshapenBuffers()
-    {
-        var layers = new[] { new Matrix<double>(3, 2), new Matrix<double>(4, 3) };
-        var prefix = new[] { new Matrix<double>(2, 2), new Matrix<double>(3, 2), new Matrix<double>(4, 3) };
-        var error = Assert.Throws<ArgumentException>(() => Chains.Compute(layers, prefix, null));
-        Assert.Contains("prefix[2]", error.Message);
-    }
-
-    [Theory]
     [InlineData(5, 7)]
     [InlineData(70, 9)]
     [InlineData(131, 4)]
