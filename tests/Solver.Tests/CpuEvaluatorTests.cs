@@ -143,30 +143,6 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void TraceGradientMatchesCentralDifferencesOnGramPath()
-    {
-        int[] dims = [3, 4, 2, 5];
-        var problem = DenseProblem(8, dims);
-        var data = new SolverTestData(4);
-        var layers = data.Layers(dims);
-        using var evaluator = Cpu(problem, dims, "gram");
-        var at = evaluator.Evaluate(layers, Quantities.All);
-        const double h = 1e-6;
-        for (int k = 0; k < layers.Length; k++)
-            for (int t = 0; t < layers[k].Length; t++)
-            {
-                double saved = layers[k].Data[t];
-                layers[k].Data[t] = saved + h;
-                var plus = evaluator.Evaluate(layers, Quantities.Values);
-                layers[k].Data[t] = saved - h;
-                var minus = evaluator.Evaluate(layers, Quantities.Values);
-                layers[k].Data[t] = saved;
-                Assert.Equal((plus.Trace - minus.Trace) / (2 * h), at.TraceGradient![k].Data[t], 1e-6 * (1 + Math.Abs(at.Trace)));
-                Assert.Equal((plus.Loss - minus.Loss) / (2 * h), at.LossGradient![k].Data[t], 1e-6 * (1 + Math.Abs(at.Loss)));
-            }
-    }
-
-    [Fact]
     public void StructuredMeasurementsGiveTheSameNumbersAsTheirDenseForm()
     {
         int[] dims = [4, 3, 5];
