@@ -44,7 +44,6 @@ internal static class OperatorTable
 
             var rows = new (string Name, Action Action)[]
             {
-                ("partial products (L = 4)", operators.ChainsPrefixAndSuffix),
                 ("direct S(F^T F)", operators.DirectSOfGram),
                 ("direct S*(P P^T)", operators.DirectSAdjointOfGram),
                 ("Gram pass, 2 S + 2 S*", operators.GramPassTwoLayers),

@@ -92,6 +92,24 @@ public sealed class EvaluatorConformanceTests(GpuFixture fixture, ITestOutputHel
         Assert.Null(lossOnly.TraceGradient);
     }
 
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public void HessianVectorProductsMatchTheReference(BackendKind backend, MeasurementKind kind, EvaluationPath path, Precision precision, int depth)
+    {
+        RequireBackend(backend);
+        var problem = GpuEvaluatorTests.Problem(kind, n: 23, dl: 5, d0: 4, seed: 31 + depth);
+        var dims = Dims(depth);
+        var layers = GpuEvaluatorTests.Layers(dims, seed: depth);
+        var direction = GpuEvaluatorTests.Layers(dims, seed: 100 + depth);
+        var want = new ReferenceEvaluator(problem).HessianVectorProduct(layers, direction);
+        using var evaluator = Create(backend, problem, dims, path, precision);
+        var got = evaluator.HessianVectorProduct(layers, direction);
+        double error = EvaluationDifference.Between(new Evaluation { LossGradient = want }, new Evaluation { LossGradient = got }).LossGradient;
+        double tolerance = precision == Precision.F64 ? 1e-10 : 5e-4;
+        output.WriteLine($"{backend.Name()} {kind} {path.Name()} {precision.Name()} L={depth}: H V relative error {error:E2}");
+        Assert.True(error < tolerance, $"H V relative error {error:E2} above {tolerance:E0}");
+    }
+
     /// <summary>
     /// 1e-7 (in residual scale) from an interpolant of a dense problem with n &gt; d_L d_0, where the Gram path's expanded
     /// quadratic form cancels: every f64 path and backend must still give the residual's loss and gradient.

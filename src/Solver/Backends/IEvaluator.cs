@@ -45,5 +45,13 @@ public interface IEvaluator : IDisposable
     /// <summary>The element type of the work.</summary>
     Precision Precision { get; }
     SensingProblem Problem { get; }
+
+    /// <summary>Loss, trace of the Hessian and their gradients at <paramref name="layers"/> (index 0 is W_1), as asked.</summary>
     Evaluation Evaluate(IReadOnlyList<Matrix<double>> layers, Quantities what);
+
+    /// <summary>
+    /// The exact Hessian-vector product H V of the loss at <paramref name="layers"/> in direction
+    /// <paramref name="direction"/> (V_1..V_L, the layers' shapes), Gauss-Newton and residual parts (docs/MATH.md).
+    /// </summary>
+    Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction);
 }

@@ -20,6 +20,11 @@ namespace Flatness.Solver.Backends.Core;
 ///                                               Ybar_k = sum_{j&gt;k} W_{j-1:k+1}^T Y_j (d_k x d_0),
 /// with Xbar_1 = 0, Xbar_{k+1} = Xbar_k W_k^T + X_k and Ybar_L = 0, Ybar_{k-1} = W_k^T Ybar_k + Y_k.</para>
 /// <para><b>Loss gradient.</b> dL/dW_k = P_k^T ZQ_k with ZQ_k = Z Q_k^T: ZQ_1 = Z, ZQ_{k+1} = ZQ_k W_k^T.</para>
+/// <para><b>Hessian-vector product</b> in direction V = (V_1..V_L): the directional derivative of the loss gradient,
+///   (H V)_k = dP_k^T ZQ_k + P_k^T dZQ_k,   dZQ_k = d(Z Q_k^T) = dZ Q_k^T + Z dQ_k^T,
+/// with dQ_2 = V_1, dQ_{k+1} = V_k Q_k + W_k dQ_k (so dE = dQ_{L+1} = sum_j P_j V_j Q_j); dP_{L-1} = V_L,
+/// dP_{k-1} = dP_k W_k + P_k V_k; dZ = (2/n) sum_i &lt;A_i, dE&gt; A_i; and dZQ_1 = dZ, dZQ_{k+1} = dZQ_k W_k^T + ZQ_k V_k^T.
+/// The Gauss-Newton part is the dZ term, the residual part the dP and dQ terms (zero at an interpolant, Z = 0).</para>
 /// The device does the products (<see cref="IDeviceOps{T, TMatrix}"/>); the path supplies S, S*, the loss and Z
 /// (<see cref="IPathOperator{T, TMatrix}"/>). Layers cross the seam in float64; the work is in T.
 /// </summary>
@@ -35,6 +40,7 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
     private readonly TMatrix _z;
     private readonly TMatrix[] _lossGradient, _traceGradient; // index 0 is W_1
     private readonly double[] _scalars;    // slot 0 the loss, slot j the trace of layer j
+    private HvpBuffers? _hvp;              // allocated on the first Hessian-vector product
     private bool _disposed;
 
     /// <summary>Takes ownership of <paramref name="ops"/> and <paramref name="path"/> (disposed with the evaluator).</summary>
@@ -122,6 +128,88 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
             LossGradient = lossGradient ? _ops.DownloadStack(_lossGradient) : null,
             TraceGradient = traceGradient ? _ops.DownloadStack(_traceGradient) : null,
         };
+    }
+
+    /// <summary>Buffers of the Hessian-vector product: V_j, dE, dZ, dZQ_k (k = 2..L) and the result.</summary>
+    private sealed record HvpBuffers(TMatrix[] Direction, TMatrix DE, TMatrix DZ, TMatrix[] DZQ, TMatrix[] Result);
+
+    private HvpBuffers Hvp()
+    {
+        if (_hvp is not null) return _hvp;
+        var dims = _products.Dims;
+        int depth = _products.Depth, d0 = dims[0], dL = dims[depth];
+        var shapes = Enumerable.Range(1, depth).Select(j => (dims[j], dims[j - 1])).ToArray();
+        var dzq = new TMatrix[depth + 1];
+        for (int k = 2; k <= depth; k++) dzq[k] = _ops.Allocate(dL, dims[k - 1], $"dZQ_{k}");
+        return _hvp = new HvpBuffers(_ops.AllocateStack(shapes, "direction V"), _ops.Allocate(dL, d0, "dE"), _ops.Allocate(dL, d0, "dZ"),
+            dzq, _ops.AllocateStack(shapes, "Hessian-vector product"));
+    }
+
+    public Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        LayerChecks.RequireShape(layers, _products.Dims);
+        LayerChecks.RequireShape(direction, _products.Dims);
+        int depth = _products.Depth;
+        var b = Hvp();
+        var w = _products.W;
+        var p = _products.P;
+        var q = _products.Q;
+        var v = b.Direction;                      // v[j - 1] is V_j
+        var dP = _x;                              // dP_k in the X_k buffers (d_L x d_k), k = 1..L-1
+        var dQ = _y;                              // dQ_k in the Y_k buffers (d_{k-1} x d_0), k = 2..L
+        _products.Compute(layers, withP: true);
+        _ops.UploadStack(direction, v);
+        _plan.Clear();
+        _plan.Loss = true;
+        _plan.LossGradient = true;
+        _path.Prepare(_plan, _products, _z);
+
+        // dQ_2 = V_1, dQ_{k+1} = V_k Q_k + W_k dQ_k; dE = dQ_{L+1}.
+        for (int k = 1; k <= depth; k++)
+        {
+            var target = k == depth ? b.DE : dQ[k + 1];
+            if (k == 1) _ops.Copy(v[0], target);
+            else
+            {
+                _ops.Gemm(Op.None, Op.None, T.One, v[k - 1], q[k], T.Zero, target);
+                _ops.Gemm(Op.None, Op.None, T.One, w[k], dQ[k], T.One, target);
+            }
+        }
+        // dP_{L-1} = V_L, dP_{k-1} = dP_k W_k + P_k V_k.
+        for (int k = depth; k >= 2; k--)
+        {
+            if (k == depth) _ops.Copy(v[depth - 1], dP[depth - 1]);
+            else
+            {
+                _ops.Gemm(Op.None, Op.None, T.One, dP[k], w[k], T.Zero, dP[k - 1]);
+                _ops.Gemm(Op.None, Op.None, T.One, p[k], v[k - 1], T.One, dP[k - 1]);
+            }
+        }
+        _path.ApplyNormal(b.DE, b.DZ, T.CreateTruncating(2.0 / Problem.Count));
+
+        // ZQ_k and dZQ_k side by side; (H V)_k = dP_k^T ZQ_k + P_k^T dZQ_k (P_L = I, dP_L = 0).
+        for (int k = 1; k <= depth; k++)
+        {
+            var zq = k == 1 ? _z : _zq[k];
+            var dzq = k == 1 ? b.DZ : b.DZQ[k];
+            if (k > 1)
+            {
+                var zqBefore = k == 2 ? _z : _zq[k - 1];
+                var dzqBefore = k == 2 ? b.DZ : b.DZQ[k - 1];
+                _ops.Gemm(Op.None, Op.Transpose, T.One, dzqBefore, w[k - 1], T.Zero, dzq);
+                _ops.Gemm(Op.None, Op.Transpose, T.One, zqBefore, v[k - 2], T.One, dzq);
+                _ops.Gemm(Op.None, Op.Transpose, T.One, zqBefore, w[k - 1], T.Zero, zq);
+            }
+            var result = b.Result[k - 1];
+            if (k == depth) _ops.Copy(dzq, result);
+            else
+            {
+                _ops.Gemm(Op.Transpose, Op.None, T.One, p[k], dzq, T.Zero, result);
+                _ops.Gemm(Op.Transpose, Op.None, T.One, dP[k], zq, T.One, result);
+            }
+        }
+        return _ops.DownloadStack(b.Result);
     }
 
     /// <summary>

@@ -15,6 +15,7 @@ internal abstract class CpuPathOperator<T> : IPathOperator<T, Matrix<T>> where T
 {
     private readonly T[] _labels;
     private readonly T[] _residual;
+    private readonly T[] _directional; // <A_i, dE> for ApplyNormal
 
     protected CpuPathOperator(SensingProblem problem, IReadOnlyList<int> dims, CpuOps<T> ops)
     {
@@ -26,6 +27,7 @@ internal abstract class CpuPathOperator<T> : IPathOperator<T, Matrix<T>> where T
         Depth = dims.Count - 1;
         _labels = Numerics.As<T>(problem.Labels);
         _residual = new T[Count];
+        _directional = new T[Count];
     }
 
     public abstract EvaluationPath Path { get; }
@@ -42,6 +44,12 @@ internal abstract class CpuPathOperator<T> : IPathOperator<T, Matrix<T>> where T
     public abstract double SFlops(int j);
     public abstract double SAdjointFlops(int j);
     public virtual void Dispose() { }
+
+    public virtual void ApplyNormal(Matrix<T> dE, Matrix<T> dZ, T alpha)
+    {
+        Forward(dE, _directional);
+        Adjoint(_directional, alpha, dZ);
+    }
 
     /// <summary>f_i = &lt;A_i, E&gt; (the measurement operator).</summary>
     protected abstract void Forward(Matrix<T> e, Span<T> f);

@@ -153,6 +153,20 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
         }
     }
 
+    /// <summary>dZ = alpha X^T X vec(dE), through X in T when it is held, else through the problem's float64 X.</summary>
+    public override void ApplyNormal(Matrix<T> dE, Matrix<T> dZ, T alpha)
+    {
+        if (_x is not null)
+        {
+            base.ApplyNormal(dE, dZ, alpha);
+            return;
+        }
+        Numerics.Convert<T, double>(dE.Data, _e64);
+        Sensing.Forward<double>(Count, _x64, _e64, _residual64);
+        Sensing.Adjoint<double>(Count, _x64, _residual64, double.CreateTruncating(alpha), _z64);
+        Numerics.Convert<double, T>(_z64, dZ.Data);
+    }
+
     /// <summary>The loss and Z from the float64 residual of the problem's own X (near an interpolant).</summary>
     private void ResidualLoss64(Matrix<T> e, Matrix<T>? z)
     {

@@ -44,6 +44,12 @@ internal abstract class GpuPathOperator<T> : IPathOperator<T, DeviceMatrix<T>> w
     public abstract double SAdjointFlops(int j);
     public void Dispose() { } // every buffer belongs to the device adapter
 
+    public void ApplyNormal(DeviceMatrix<T> dE, DeviceMatrix<T> dZ, T alpha)
+    {
+        Forward(dE, _f);
+        Adjoint(_f, alpha, dZ);
+    }
+
     /// <summary>f_i = &lt;A_i, E&gt; into <paramref name="f"/> (length n).</summary>
     protected abstract void Forward(DeviceMatrix<T> e, DeviceArray<T> f);
 

@@ -108,5 +108,56 @@ public sealed class ReferenceEvaluator(SensingProblem problem) : IEvaluator
         return gradient;
     }
 
+    /// <summary>
+    /// H V written as plainly as possible (docs/MATH.md section 6): with W_{k:j} formed explicitly,
+    /// (H V)_k = dP_k^T Z Q_k^T + P_k^T dZ Q_k^T + P_k^T Z dQ_k^T, dP_k = sum_{j&gt;k} W_{L:j+1} V_j W_{j-1:k+1},
+    /// dQ_k = sum_{j&lt;k} W_{k-1:j+1} V_j W_{j-1:1}, dE = sum_j P_j V_j Q_j, dZ = (2/n) sum_i &lt;A_i, dE&gt; A_i. O(L^2) products.
+    /// </summary>
+    public Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction)
+    {
+        LayerChecks.RequireMatches(layers, Problem);
+        var dims = LayerShapes.Dims(layers);
+        LayerChecks.RequireShape(direction, dims);
+        int depth = layers.Count, n = Problem.Count;
+        var m = Problem.Measurements;
+        // W_{k:j} = W_k ... W_j (1-based), the identity of size d_{j-1} when k < j.
+        Matrix<double> Chain(int k, int j)
+        {
+            var result = Matrix<double>.Identity(dims[j - 1]);
+            for (int t = j; t <= k; t++) result = ReferenceBlas.Multiply(layers[t - 1], result);
+            return result;
+        }
+        Matrix<double> TwoOverNAdjoint(double[] weights)
+        {
+            var w = new double[weights.Length];
+            for (int i = 0; i < w.Length; i++) w[i] = 2.0 * weights[i] / n;
+            return m.Adjoint(w);
+        }
+        var residual = new double[n];
+        m.Forward(Chain(depth, 1), residual);
+        for (int i = 0; i < n; i++) residual[i] -= Problem.Labels[i];
+        var z = TwoOverNAdjoint(residual);
+        var dE = new Matrix<double>(dims[depth], dims[0]);
+        for (int j = 1; j <= depth; j++) dE = ReferenceBlas.Add(dE, ReferenceBlas.Product(Chain(depth, j + 1), direction[j - 1], Chain(j - 1, 1)));
+        var df = new double[n];
+        m.Forward(dE, df);
+        var dZ = TwoOverNAdjoint(df);
+
+        var result = new Matrix<double>[depth];
+        for (int k = 1; k <= depth; k++)
+        {
+            var p = Chain(depth, k + 1);
+            var q = Chain(k - 1, 1);
+            var dP = new Matrix<double>(dims[depth], dims[k]);
+            for (int j = k + 1; j <= depth; j++) dP = ReferenceBlas.Add(dP, ReferenceBlas.Product(Chain(depth, j + 1), direction[j - 1], Chain(j - 1, k + 1)));
+            var dQ = new Matrix<double>(dims[k - 1], dims[0]);
+            for (int j = 1; j < k; j++) dQ = ReferenceBlas.Add(dQ, ReferenceBlas.Product(Chain(k - 1, j + 1), direction[j - 1], Chain(j - 1, 1)));
+            var hv = ReferenceBlas.Product(dP.Transpose(), z, q.Transpose());
+            hv = ReferenceBlas.Add(hv, ReferenceBlas.Product(p.Transpose(), dZ, q.Transpose()));
+            result[k - 1] = ReferenceBlas.Add(hv, ReferenceBlas.Product(p.Transpose(), z, dQ.Transpose()));
+        }
+        return result;
+    }
+
     public void Dispose() { }
 }
