@@ -1,0 +1,101 @@
+using System.Numerics.Tensors;
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends;
+
+namespace Flatness.Solver.Curvature;
+
+/// <summary>
+/// The loss Hessian at one point as a linear operator on flat parameter vectors (W_1 row-major, then W_2, ...),
+/// applied exactly through <see cref="IEvaluator.HessianVectorProduct"/>. Counts its products.
+/// </summary>
+public sealed class HessianOperator
+{
+    private readonly IEvaluator _evaluator;
+    private readonly Matrix<double>[] _layers;
+    private readonly Matrix<double>[] _direction;
+
+    /// <summary>The Hessian of <paramref name="evaluator"/>'s loss at <paramref name="layers"/> (copied).</summary>
+    public HessianOperator(IEvaluator evaluator, IReadOnlyList<Matrix<double>> layers)
+    {
+        ArgumentNullException.ThrowIfNull(evaluator);
+        LayerChecks.RequireMatches(layers, evaluator.Problem);
+        _evaluator = evaluator;
+        _layers = layers.Select(w => w.Clone()).ToArray();
+        _direction = layers.Select(w => new Matrix<double>(w.Rows, w.Cols)).ToArray();
+        Dimension = layers.Sum(w => w.Length);
+    }
+
+    /// <summary>The number of parameters (the operator is Dimension x Dimension).</summary>
+    public int Dimension { get; }
+
+    /// <summary>Hessian-vector products computed so far.</summary>
+    public long Matvecs { get; private set; }
+
+    /// <summary>The point, W_1..W_L.</summary>
+    public IReadOnlyList<Matrix<double>> Layers => _layers;
+
+    /// <summary>hv = H v.</summary>
+    public void Apply(ReadOnlySpan<double> v, Span<double> hv)
+    {
+        if (v.Length != Dimension || hv.Length != Dimension)
+            throw new ArgumentException($"the Hessian acts on vectors of {Dimension} parameters, got {v.Length} and {hv.Length}");
+        Unflatten(v, _direction);
+        var product = _evaluator.HessianVectorProduct(_layers, _direction);
+        Matvecs++;
+        Flatten(product, hv);
+    }
+
+    /// <summary>The Hessian as a dense Dimension x Dimension matrix (Dimension products with the unit vectors).</summary>
+    public Matrix<double> Assemble(CancellationToken cancellation = default)
+    {
+        var h = new Matrix<double>(Dimension, Dimension);
+        var e = new double[Dimension];
+        for (int i = 0; i < Dimension; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            e[i] = 1;
+            Apply(e, h.Row(i));
+            e[i] = 0;
+        }
+        return h;
+    }
+
+    /// <summary>The layers' entries one after another (W_1 row-major first).</summary>
+    public static void Flatten(IReadOnlyList<Matrix<double>> layers, Span<double> target)
+    {
+        int offset = 0;
+        foreach (var w in layers)
+        {
+            w.Data.CopyTo(target[offset..]);
+            offset += w.Length;
+        }
+    }
+
+    /// <summary>The flat vector cut into matrices of the layers' shapes.</summary>
+    public Matrix<double>[] Unflatten(ReadOnlySpan<double> v)
+    {
+        var result = _layers.Select(w => new Matrix<double>(w.Rows, w.Cols)).ToArray();
+        Unflatten(v, result);
+        return result;
+    }
+
+    private static void Unflatten(ReadOnlySpan<double> v, Matrix<double>[] target)
+    {
+        int offset = 0;
+        foreach (var w in target)
+        {
+            v.Slice(offset, w.Length).CopyTo(w.Data);
+            offset += w.Length;
+        }
+    }
+
+    /// <summary>The index range of layer j's parameters (index 0 is W_1) in a flat vector.</summary>
+    public Range LayerRange(int j)
+    {
+        int start = 0;
+        for (int k = 0; k < j; k++) start += _layers[k].Length;
+        return new Range(start, start + _layers[j].Length);
+    }
+
+    internal static double Dot(ReadOnlySpan<double> x, ReadOnlySpan<double> y) => TensorPrimitives.Dot(x, y);
+}

@@ -1,0 +1,126 @@
+using Flatness.Kernels.Linalg;
+using Flatness.Solver.Backends;
+using Flatness.Solver.Curvature;
+using Flatness.Solver.Problems;
+using Xunit.Abstractions;
+
+namespace Flatness.Tests;
+
+/// <summary>Lanczos, the assembled spectrum, per-layer traces and the trace estimators on the exact Hessian.</summary>
+public sealed class CurvatureTests(ITestOutputHelper output)
+{
+    private static (HessianOperator H, IEvaluator Evaluator) Hessian(MeasurementKind kind = MeasurementKind.Dense, int seed = 3)
+    {
+        var problem = GpuEvaluatorTests.Problem(kind, n: 40, dl: 4, d0: 3, seed: seed);
+        int[] dims = [3, 4, 3, 4];
+        var evaluator = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu });
+        return (new HessianOperator(evaluator, GpuEvaluatorTests.Layers(dims, seed + 1)), evaluator);
+    }
+
+    [Theory]
+    [InlineData(MeasurementKind.Dense)]
+    [InlineData(MeasurementKind.Completion)]
+    [InlineData(MeasurementKind.RankOne)]
+    public void LanczosTopEigenvaluesMatchTheAssembledSpectrum(MeasurementKind kind)
+    {
+        var (h, evaluator) = Hessian(kind);
+        using var _ = evaluator;
+        var full = Tridiagonal.SymmetricEigenvalues(h.Assemble());
+        var result = Lanczos.Extremes(h, count: 4, tolerance: 1e-10, seed: 1);
+        output.WriteLine($"{kind}: lambda_max {result.LambdaMax} (full {full[^1]}), lambda_min {result.LambdaMin} (full {full[0]}), {result.Iterations} iterations");
+        Assert.True(result.Converged);
+        double scale = Math.Max(Math.Abs(full[0]), Math.Abs(full[^1]));
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.True(Math.Abs(result.Top[i] - full[^(i + 1)]) < 1e-9 * scale, $"eigenvalue {i}: {result.Top[i]} vs {full[^(i + 1)]}");
+            Assert.True(result.TopResiduals[i] <= 1e-10 * scale * 1.0001, $"residual {result.TopResiduals[i]}");
+        }
+        Assert.True(Math.Abs(result.LambdaMin - full[0]) < 1e-9 * scale, $"lambda_min {result.LambdaMin} vs {full[0]}");
+        Assert.True(full[0] < 0, "away from a minimum the Hessian is indefinite");
+        // The reported residual is the true one: ||H y - theta y||.
+        var hy = new double[h.Dimension];
+        h.Apply(result.TopVectors[0], hy);
+        double residual = Math.Sqrt(hy.Select((v, t) => (v - result.Top[0] * result.TopVectors[0][t]) * (v - result.Top[0] * result.TopVectors[0][t])).Sum());
+        Assert.True(residual < 1e-9 * scale, $"true residual {residual}");
+    }
+
+    [Fact]
+    public void AssembledHessianIsSymmetricAndItsBlocksCarryThePerLayerTraces()
+    {
+        var (h, evaluator) = Hessian();
+        using var _ = evaluator;
+        var a = h.Assemble();
+        for (int r = 0; r < a.Rows; r++)
+            for (int c = 0; c < r; c++) Assert.True(Math.Abs(a[r, c] - a[c, r]) < 1e-12 * (1 + Math.Abs(a[r, c])), $"({r},{c})");
+        var evaluation = evaluator.Evaluate(h.Layers, Quantities.Trace);
+        for (int j = 0; j < h.Layers.Count; j++)
+        {
+            var range = h.LayerRange(j);
+            double block = 0;
+            for (int i = range.Start.Value; i < range.End.Value; i++) block += a[i, i];
+            Assert.Equal(evaluation.LayerTraces![j], block, 1e-10 * evaluation.Trace);
+        }
+        Assert.Equal(evaluation.Trace, evaluation.LayerTraces!.Sum(), 1e-12 * evaluation.Trace);
+    }
+
+    [Fact]
+    public void QuadratureIsAProbabilityMeasureOnTheSpectrum()
+    {
+        var (h, evaluator) = Hessian();
+        using var _ = evaluator;
+        var full = Tridiagonal.SymmetricEigenvalues(h.Assemble());
+        var start = Lanczos.RandomVector(new Random(4), h.Dimension);
+        var (nodes, weights) = Lanczos.Quadrature(h, start, 12);
+        Assert.Equal(1.0, weights.Sum(), 1e-12);
+        Assert.All(nodes, x => Assert.InRange(x, full[0] - 1e-9, full[^1] + 1e-9));
+        // Gauss quadrature integrates x (and x^2) exactly: sum w_i theta_i = z^T H z / |z|^2.
+        var hz = new double[h.Dimension];
+        h.Apply(start, hz);
+        double rayleigh = start.Zip(hz, (x, y) => x * y).Sum() / start.Sum(x => x * x);
+        Assert.Equal(rayleigh, nodes.Zip(weights, (x, w) => x * w).Sum(), 1e-10 * Math.Abs(full[^1]));
+    }
+
+    [Theory]
+    [InlineData(TraceEstimator.Hutchinson)]
+    [InlineData(TraceEstimator.HutchPlusPlus)]
+    [InlineData(TraceEstimator.XTrace)]
+    public void EstimatorErrorsShrinkWithMatvecs(TraceEstimator method)
+    {
+        var (h, evaluator) = Hessian();
+        using var _ = evaluator;
+        double exact = evaluator.Evaluate(h.Layers, Quantities.Trace).Trace;
+        double Error(int m) => Enumerable.Range(0, 20).Average(seed => Math.Abs(TraceEstimators.Estimate(h, method, m, seed).Estimate - exact)) / Math.Abs(exact);
+        double coarse = Error(6), fine = Error(30);
+        output.WriteLine($"{method.Name()}: mean relative error {coarse:E2} at 6 products, {fine:E2} at 30 (n = {h.Dimension})");
+        Assert.True(fine < coarse, $"{method.Name()}: {fine} at 30 products is not below {coarse} at 6");
+        if (method != TraceEstimator.Hutchinson)
+        {
+            // At an interpolant of 5 measurements H = (2/n) J^T J has rank <= 5: a sketch of 6 or more products spans
+            // its range, and the low-rank methods are exact.
+            var m = new DenseMeasurements(5, 4, 3, new SolverTestData(9).Normals(5 * 4 * 3));
+            int[] dims = [3, 4, 3, 4];
+            var w = GpuEvaluatorTests.Layers(dims, 12);
+            var f = new double[5];
+            m.Forward(SolverTestData.EndToEnd(w), f);
+            using var interpolant = Evaluators.Create(new SensingProblem(m, f), dims, new EvaluatorOptions { Backend = BackendKind.Cpu });
+            var lowRank = new HessianOperator(interpolant, w);
+            double lowRankTrace = interpolant.Evaluate(w, Quantities.Trace).Trace;
+            var sketch = TraceEstimators.Estimate(lowRank, method, method == TraceEstimator.XTrace ? 14 : 18, seed: 5);
+            Assert.True(Math.Abs(sketch.Estimate - lowRankTrace) < 1e-8 * lowRankTrace,
+                $"{method.Name()} at {sketch.Matvecs} products on a rank-5 Hessian: {sketch.Estimate} vs {lowRankTrace}");
+        }
+        var estimate = TraceEstimators.Estimate(h, method, 30, seed: 1);
+        Assert.Equal(method == TraceEstimator.HutchPlusPlus, estimate.ErrorEstimate is null);
+    }
+
+    [Fact]
+    public void BadRequestsAreRejected()
+    {
+        var (h, evaluator) = Hessian();
+        using var _ = evaluator;
+        Assert.Throws<ArgumentOutOfRangeException>(() => Lanczos.Extremes(h, h.Dimension + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TraceEstimators.Estimate(h, TraceEstimator.HutchPlusPlus, 2));
+        Assert.Contains("accepted: hutchinson, hutch++, xtrace", Assert.Throws<ArgumentException>(() => TraceEstimators.Parse("girard")).Message);
+        Assert.Throws<ArgumentException>(() => h.Apply(new double[3], new double[h.Dimension]));
+    }
+}
