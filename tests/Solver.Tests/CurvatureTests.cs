@@ -113,6 +113,21 @@ public sealed class CurvatureTests(ITestOutputHelper output)
         Assert.Equal(method == TraceEstimator.HutchPlusPlus, estimate.ErrorEstimate is null);
     }
 
+    [Theory]
+    [InlineData(TraceEstimator.Hutchinson)]
+    [InlineData(TraceEstimator.HutchPlusPlus)]
+    [InlineData(TraceEstimator.XTrace)]
+    public void EstimatorsAreUnbiased(TraceEstimator method)
+    {
+        var (h, evaluator) = Hessian();
+        using var _ = evaluator;
+        double exact = evaluator.Evaluate(h.Layers, Quantities.Trace).Trace;
+        var estimates = Enumerable.Range(0, 400).Select(seed => TraceEstimators.Estimate(h, method, 12, seed).Estimate).ToArray();
+        double mean = estimates.Average(), standardError = Math.Sqrt(estimates.Sum(e => (e - mean) * (e - mean)) / (estimates.Length - 1) / estimates.Length);
+        output.WriteLine($"{method.Name()} at 12 products: mean of 400 = {mean} +- {standardError}, exact {exact}");
+        Assert.True(Math.Abs(mean - exact) < 4 * standardError, $"{method.Name()}: mean {mean} is {Math.Abs(mean - exact) / standardError:F1} standard errors from {exact}");
+    }
+
     [Fact]
     public void BadRequestsAreRejected()
     {

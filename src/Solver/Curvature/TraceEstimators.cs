@@ -102,9 +102,9 @@ public static class TraceEstimators
 
     /// <summary>
     /// XTrace with m/2 test vectors uniform on the sphere of radius sqrt(n) (the paper's improved variant): for each i,
-    /// the trace of the projection onto the span of the other m/2 - 1 products plus a Girard-Hutchinson correction with
-    /// vector i, all from one QR of Y = H Omega and the products H Q; the estimate is their mean, the error estimate
-    /// their standard error.
+    /// tr(H P_i) with P_i the projector onto the span of the other m/2 - 1 products, plus a Girard-Hutchinson correction
+    /// with vector i on the complement, all from one QR of Y = H Omega and the products H Q; the estimate is their mean,
+    /// the error estimate their standard error. Each term is unbiased (vector i is independent of P_i).
     /// </summary>
     private static TraceEstimate XTrace(HessianOperator h, int matvecs, Random rng, CancellationToken cancellation)
     {
@@ -131,29 +131,38 @@ public static class TraceEstimators
             z[i] = new double[n];
             h.Apply(q[i], z[i]);
         }
-        var hm = Gram(q, z);                                       // H_Q = Q^T Z (m x m)
-        var zo = Gram(z, omega);                                   // T = Z^T Omega
-        var hw = Multiply(hm, w);                                  // H_Q W
+        var hm = Gram(q, z);                                       // H_Q = Q^T H Q (m x m)
         var hs = Multiply(hm, s);
-        var htw = Multiply(Transpose(hm), w);
         double traceH = 0;
         for (int i = 0; i < m; i++) traceH += hm[i, i];
         var estimates = new double[m];
+        var x = new double[m];
         for (int i = 0; i < m; i++)
         {
-            double wNorm2 = 0, dSW = 0, dSHS = 0, dTW = 0, dWHW = 0, dSRmHW = 0, dTmHRS = 0;
+            // P_i = Q (I - s s^T) Q^T projects onto the span of the products of the other vectors (Q s_i is orthogonal
+            // to them); with c = omega_i, w = Q^T c, alpha = s.w, x = w - alpha s, and H c = Q R_i:
+            // c^T (I - P_i) H (I - P_i) c = w.R_i - 2 R_i.x + x^T H_Q x.
+            double wNorm2 = 0, alpha = 0, sHs = 0;
             for (int a = 0; a < m; a++)
             {
                 wNorm2 += w[a, i] * w[a, i];
-                dSW += s[a, i] * w[a, i];
-                dSHS += s[a, i] * hs[a, i];
-                dTW += zo[a, i] * w[a, i];
-                dWHW += w[a, i] * hw[a, i];
-                dSRmHW += s[a, i] * (r[a, i] - hw[a, i]);
-                dTmHRS += (zo[a, i] - htw[a, i]) * s[a, i];
+                alpha += s[a, i] * w[a, i];
+                sHs += s[a, i] * hs[a, i];
             }
-            double scale = (n - m + 1) / (n - wNorm2 + dSW * dSW);
-            estimates[i] = traceH - dSHS + (dWHW - dTW - dTmHRS * dSW - dSW * dSW * dSHS + dSW * dSRmHW) * scale;
+            for (int a = 0; a < m; a++) x[a] = w[a, i] - alpha * s[a, i];
+            double wR = 0, rx = 0, xHx = 0;
+            for (int a = 0; a < m; a++)
+            {
+                wR += w[a, i] * r[a, i];
+                rx += r[a, i] * x[a];
+                double hx = 0;
+                for (int b2 = 0; b2 < m; b2++) hx += hm[a, b2] * x[b2];
+                xHx += x[a] * hx;
+            }
+            // Test vectors on the sphere of radius sqrt(n): rescale the correction by the expected over the actual
+            // squared length of (I - P_i) c, (n - m + 1) / (n - |w|^2 + alpha^2).
+            double scale = (n - m + 1) / (n - wNorm2 + alpha * alpha);
+            estimates[i] = traceH - sHs + scale * (wR - 2 * rx + xHx);
         }
         double mean = estimates.Average();
         double? error = m > 1 ? Math.Sqrt(estimates.Sum(e => (e - mean) * (e - mean)) / (m - 1) / m) : null;
@@ -232,14 +241,6 @@ public static class TraceEstimators
                 for (int j = 0; j < cols; j++) c[i, j] += x * b[k, j];
             }
         return c;
-    }
-
-    private static double[,] Transpose(double[,] a)
-    {
-        var t = new double[a.GetLength(1), a.GetLength(0)];
-        for (int i = 0; i < a.GetLength(0); i++)
-            for (int j = 0; j < a.GetLength(1); j++) t[j, i] = a[i, j];
-        return t;
     }
 
     /// <summary>R^{-T} (R upper triangular) with each column scaled to unit norm.</summary>

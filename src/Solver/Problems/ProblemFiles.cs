@@ -192,35 +192,62 @@ public static class ProblemFiles
     // ---------------------------------------------------------------- layers
 
     /// <summary>Loads and validates layers W1 .. WL (they must chain).</summary>
-    public static Factorization LoadLayers(string path)
+    public static Factorization LoadLayers(string path) => new(LoadChain(path, "W", "layers"));
+
+    /// <summary>
+    /// Loads a direction V1 .. VL for Hessian-vector products; V_j must have W_j's shape (<paramref name="dims"/> = [d_0, .., d_L]).
+    /// </summary>
+    public static Matrix<double>[] LoadDirection(string path, IReadOnlyList<int> dims)
+    {
+        var v = LoadChain(path, "V", "direction");
+        int depth = dims.Count - 1;
+        if (v.Length != depth)
+            throw new ProblemFileException(path, v.Length < depth ? $"V{v.Length + 1}" : $"V{depth + 1}",
+                $"a direction for {depth} layers holds V1 .. V{depth}, this file has V1 .. V{v.Length}");
+        for (int j = 1; j <= depth; j++)
+            if (v[j - 1].Rows != dims[j] || v[j - 1].Cols != dims[j - 1])
+                throw new ProblemFileException(path, $"V{j}",
+                    $"has shape ({v[j - 1].Rows}, {v[j - 1].Cols}) but W{j} has shape ({dims[j]}, {dims[j - 1]})");
+        return v;
+    }
+
+    /// <summary>Saves matrices as PREFIX1 .. PREFIXL (float64), for example HV1 .. HVL.</summary>
+    public static void SaveChain(string path, string prefix, IReadOnlyList<Matrix<double>> matrices)
+    {
+        if (matrices.Count == 0) throw new ArgumentException($"{path}: nothing to save", nameof(matrices));
+        WriteArrays(path, matrices.Select((m, j) => NpyArray.FromMatrix($"{prefix}{j + 1}", m)));
+    }
+
+    /// <summary>Arrays PREFIX1 .. PREFIXL of a file that holds nothing else, chaining like layers.</summary>
+    private static Matrix<double>[] LoadChain(string path, string prefix, string what)
     {
         var file = new ArrayFile(path, ReadArrays(path));
         var byIndex = new SortedDictionary<int, NpyArray>();
         foreach (var name in file.Names)
         {
-            if (!TryLayerIndex(name, out int index))
-                throw file.Error(name, $"unexpected array in a layers file; it holds W1 .. WL only (found {file.Listing})");
+            if (!TryLayerIndex(name, prefix, out int index))
+                throw file.Error(name, $"unexpected array in a {what} file; it holds {prefix}1 .. {prefix}L only (found {file.Listing})");
             byIndex[index] = file[name];
         }
-        if (byIndex.Count == 0) throw file.Error(null, "no layers: a layers file holds W1 .. WL");
+        if (byIndex.Count == 0) throw file.Error(null, $"no {what}: a {what} file holds {prefix}1 .. {prefix}L");
         int depth = byIndex.Count;
         for (int j = 1; j <= depth; j++)
             if (!byIndex.ContainsKey(j))
-                throw file.Error($"W{j}", $"missing: layers must be numbered W1 .. WL without gaps (found {file.Listing})");
+                throw file.Error($"{prefix}{j}", $"missing: {what} must be numbered {prefix}1 .. {prefix}L without gaps (found {file.Listing})");
 
         var layers = new Matrix<double>[depth];
         for (int j = 1; j <= depth; j++)
         {
-            var w = file.Float($"W{j}", 2, $"(d_{j}, d_{j - 1})");
+            var w = file.Float($"{prefix}{j}", 2, $"(d_{j}, d_{j - 1})");
             if (w.Shape[0] == 0 || w.Shape[1] == 0)
                 throw file.Error(w.Name, $"has shape {w.ShapeText}; layer dimensions must be positive");
             if (j > 1 && w.Shape[1] != layers[j - 2].Rows)
-                throw file.Error(w.Name, $"has shape {w.ShapeText} but W{j - 1} has shape ({layers[j - 2].Rows}, {layers[j - 2].Cols}): " +
-                    $"layers do not chain (W{j} needs {layers[j - 2].Rows} columns)");
+                throw file.Error(w.Name, $"has shape {w.ShapeText} but {prefix}{j - 1} has shape ({layers[j - 2].Rows}, {layers[j - 2].Cols}): " +
+                    $"{what} do not chain ({prefix}{j} needs {layers[j - 2].Rows} columns)");
             file.CheckFinite(w);
             layers[j - 1] = new Matrix<double>(w.Shape[0], w.Shape[1], w.Floats!);
         }
-        return new Factorization(layers);
+        return layers;
     }
 
     /// <summary>Loads layers and checks that their end-to-end matrix has the problem's shape (d_L, d_0).</summary>
@@ -237,11 +264,12 @@ public static class ProblemFiles
         return f;
     }
 
-    private static bool TryLayerIndex(string name, out int index)
+    private static bool TryLayerIndex(string name, string prefix, out int index)
     {
         index = 0;
-        return name.Length >= 2 && name[0] == 'W' && name[1] != '0' && name.Skip(1).All(char.IsAsciiDigit)
-            && int.TryParse(name.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out index);
+        int p = prefix.Length;
+        return name.Length > p && name.StartsWith(prefix, StringComparison.Ordinal) && name[p] != '0' && name.Skip(p).All(char.IsAsciiDigit)
+            && int.TryParse(name.AsSpan(p), NumberStyles.None, CultureInfo.InvariantCulture, out index);
     }
 
     /// <summary>Saves layers as W1 .. WL (float64).</summary>
