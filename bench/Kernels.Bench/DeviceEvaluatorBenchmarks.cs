@@ -19,11 +19,11 @@ public class DeviceEvaluatorBenchmarks
     [ParamsSource(nameof(Cases))]
     public EvaluatorBenchmarks.Case Size { get; set; } = new(50, 3, 2000);
 
-    [Params("direct", "gram")]
-    public string Path { get; set; } = "direct";
+    [Params(EvaluationPath.Direct, EvaluationPath.Gram)]
+    public EvaluationPath Path { get; set; } = EvaluationPath.Direct;
 
-    [Params("f32", "f64")]
-    public string Precision { get; set; } = "f32";
+    [Params(Precision.F32, Precision.F64)]
+    public Precision Precision { get; set; } = Precision.F32;
 
     private Matrix<double>[] _layers = [];
     private IEvaluator _cpu = null!, _gpu = null!;
@@ -34,10 +34,8 @@ public class DeviceEvaluatorBenchmarks
         var problem = Generators.Generate(new ProblemSpec(ProblemKind.Gaussian, Size.D, Size.D, Rank: Math.Min(Size.D, 5), Count: Size.N, Seed: 0));
         var dims = Initializers.Dims(Size.D, Size.D, Size.Depth);
         _layers = Initializers.Gaussian(dims, 1.0, 1).Layers;
-        var path = ChoiceNames.ParsePath(Path);
-        var precision = ChoiceNames.ParsePrecision(Precision);
-        _cpu = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = path, Precision = precision });
-        _gpu = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Ilgpu, Path = path, Precision = precision });
+        _cpu = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = Path, Precision = Precision });
+        _gpu = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Ilgpu, Path = Path, Precision = Precision });
     }
 
     [GlobalCleanup]

@@ -1,4 +1,5 @@
 using Flatness.Kernels.Gpu;
+using Flatness.Solver.Backends;
 
 namespace Flatness.Tests;
 
@@ -11,7 +12,8 @@ public sealed class GpuFixture
     public GpuFixture()
     {
         var requested = Environment.GetEnvironmentVariable("FLATNESS_TEST_ACCELERATOR");
-        Kind = string.IsNullOrWhiteSpace(requested) ? GpuKind.Cpu : GpuContext.ParseKind(requested);
+        Kind = string.IsNullOrWhiteSpace(requested) ? GpuKind.Cpu
+            : GpuBackend.KindOf(ChoiceNames.ParseBackend(requested.Trim() switch { "auto" => "ilgpu", var r when r.StartsWith("ilgpu") => r, var r => "ilgpu-" + r }));
         Context = GpuContext.Shared(Kind);
     }
 

@@ -30,9 +30,12 @@ internal static class BenchGpuCommands
         return GpuContext.Shared(GpuBackend.KindOf(backend));
     }
 
-    private static IEvaluator Gpu(GpuContext context, SensingProblem problem, IReadOnlyList<int> dims, string path, string precision) =>
-        GpuBackend.Create(problem, dims, ChoiceNames.ParsePath(path) ?? throw new ArgumentException("a GPU check needs a concrete path, not auto"),
-            ChoiceNames.ParsePrecision(precision), context.Kind, context);
+    private static IEvaluator Gpu(GpuContext context, SensingProblem problem, IReadOnlyList<int> dims, EvaluationPath path, Precision precision) =>
+        GpuBackend.Create(problem, dims, path, precision, context.Kind, context);
+
+    /// <summary>A comma-separated list of names, parsed before any work.</summary>
+    private static T[] List<T>(string text, Func<string, T> parse) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse).ToArray();
 
     private static string F(double x, string format = "G4") => x.ToString(format, CultureInfo.InvariantCulture);
 
@@ -64,28 +67,26 @@ internal static class BenchGpuCommands
         if (d < 1 || n < 1) throw new ArgumentException($"--d and --n must be positive, got {d} and {n}");
         var context = Context(backend);
         var rows = new List<(string Kind, string Path, int Depth, string Precision, EvaluationDifference Diff, bool Ok)>();
-        var problems = new (string Name, SensingProblem Problem)[]
+        var problems = new[] { Generators.Gaussian(d, d, 2, n, seed: 1), Generators.Completion(d, d, 2, n, seed: 2), Generators.RankOne(d, d, 2, n, seed: 3) };
+        foreach (var problem in problems)
         {
-            ("dense", Generators.Gaussian(d, d, 2, n, seed: 1)),
-            ("completion", Generators.Completion(d, d, 2, n, seed: 2)),
-            ("rank-one", Generators.RankOne(d, d, 2, n, seed: 3)),
-        };
-        foreach (var (name, problem) in problems)
-        {
-            string[] paths = name == "dense" ? ["direct", "gram"] : [name, "direct"];
+            var kind = problem.Measurements.Kind;
+            string name = kind.Name();
+            EvaluationPath[] paths = kind == MeasurementKind.Dense ? [EvaluationPath.Direct, EvaluationPath.Gram]
+                : [kind == MeasurementKind.Completion ? EvaluationPath.Completion : EvaluationPath.RankOne, EvaluationPath.Direct];
             foreach (int depth in new[] { 1, 2, 3, 4 })
             {
                 var dims = Initializers.Dims(d, d, depth);
                 var layers = Initializers.Gaussian(dims, 1.0, seed: 10 + depth).Layers;
                 using var cpu = Evaluators.Create(problem, dims,
-                    new EvaluatorOptions { Backend = BackendKind.Cpu, Path = name == "dense" ? EvaluationPath.Direct : null });
+                    new EvaluatorOptions { Backend = BackendKind.Cpu, Path = kind == MeasurementKind.Dense ? EvaluationPath.Direct : null });
                 var want = cpu.Evaluate(layers, Quantities.All);
                 foreach (var path in paths)
-                    foreach (var precision in new[] { "f64", "f32" })
+                    foreach (var precision in new[] { Precision.F64, Precision.F32 })
                     {
                         using var gpu = Gpu(context, problem, dims, path, precision);
                         var diff = EvaluationDifference.Between(want, gpu.Evaluate(layers, Quantities.All));
-                        rows.Add((name, path, depth, precision, diff, diff.Max <= (precision == "f64" ? 1e-10 : 1e-4)));
+                        rows.Add((name, path.Name(), depth, precision.Name(), diff, diff.Max <= (precision == Precision.F64 ? 1e-10 : 1e-4)));
                     }
             }
         }
@@ -95,7 +96,7 @@ internal static class BenchGpuCommands
             Output.Json(w =>
             {
                 w.WriteString("device", context.Name);
-                w.WriteString("backend", context.BackendName);
+                w.WriteString("backend", GpuBackend.BackendOf(context.Kind).Name());
                 w.WriteBoolean("ok", allOk);
                 w.WriteStartArray("checks");
                 foreach (var r in rows)
@@ -113,7 +114,7 @@ internal static class BenchGpuCommands
         }
         else
         {
-            Console.WriteLine($"ILGPU vs CPU (f64) on {context.Name} ({context.BackendName}), d={d}, n={n}: max relative errors");
+            Console.WriteLine($"ILGPU vs CPU (f64) on {context.Name} ({GpuBackend.BackendOf(context.Kind).Name()}), d={d}, n={n}: max relative errors");
             Console.WriteLine();
             Console.WriteLine("| measurement | path | L | precision | loss | trace | loss grad | trace grad | ok |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
@@ -172,8 +173,10 @@ internal static class BenchGpuCommands
         var dims = Initializers.Dims(d, d, depth);
         var layers = Initializers.Gaussian(dims, 1.0, seed: 2).Layers;
         var rows = new List<(string Path, string Precision, double Gpu, double Cpu, double Error)>();
-        foreach (var path in pathList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            foreach (var precision in precisionList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var paths = List(pathList, name => ChoiceNames.ParsePath(name) ?? throw new ArgumentException("--paths needs concrete paths, not auto"));
+        var precisions = List(precisionList, ChoiceNames.ParsePrecision);
+        foreach (var path in paths)
+            foreach (var precision in precisions)
             {
                 double gpuSeconds, cpuSeconds = double.NaN, error = double.NaN;
                 Evaluation gpuAnswer;
@@ -183,12 +186,12 @@ internal static class BenchGpuCommands
                 {
                     using var cpu = Evaluators.Create(problem, dims, new EvaluatorOptions
                     {
-                        Backend = BackendKind.Cpu, Path = ChoiceNames.ParsePath(path), Precision = ChoiceNames.ParsePrecision(precision),
+                        Backend = BackendKind.Cpu, Path = path, Precision = precision,
                     });
                     (cpuSeconds, var cpuAnswer) = TimeSteps(cpu, layers, cpuRepeats);
                     error = EvaluationDifference.Between(cpuAnswer, gpuAnswer).Max;
                 }
-                rows.Add((path, precision, gpuSeconds, cpuSeconds, error));
+                rows.Add((path.Name(), precision.Name(), gpuSeconds, cpuSeconds, error));
             }
         string size = $"D={d} L={depth} N={n}";
         if (json)

@@ -37,7 +37,13 @@ internal static class Cli
             Console.Error.WriteLine($"flatness: {Message(e)}");
             return BadInput;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"flatness: out of memory (this machine has {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9:G3} GB " +
+                "available): use a smaller problem or the float32 precision");
+            return BadInput;
+        }
+        catch (Exception e)
         {
             Console.Error.WriteLine($"flatness: internal error ({e.GetType().Name}: {Message(e).ReplaceLineEndings(" ")}); " +
                 "please report it with the command that caused it (FLATNESS_DEBUG=1 shows the stack trace)");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Flatness.Solver.Problems;
 using Flatness.Kernels.Gpu;
 using Flatness.Solver.Backends;
 using Spectre.Console;
@@ -96,7 +97,7 @@ internal static class DevicesCommand
         {
             w.WriteStartObject();
             w.WriteString("problem", a.Label);
-            w.WriteString("measurement", a.Shape.Kind.ToString().ToLowerInvariant());
+            w.WriteString("measurement", a.Shape.Kind.Name());
             w.WriteNumber("n", a.Shape.Count);
             w.WriteStartArray("dims");
             foreach (int d in a.Shape.Dims) w.WriteNumberValue(d);

@@ -51,24 +51,6 @@ public sealed class GpuContext : IDisposable
     public GpuKind Kind { get; }
     public GpuDeviceInfo Info { get; }
     public string Name => Accelerator.Name;
-    /// <summary>"ilgpu-cuda", "ilgpu-opencl" or "ilgpu-cpu".</summary>
-    public string BackendName => Kind switch
-    {
-        GpuKind.Cuda => "ilgpu-cuda",
-        GpuKind.OpenCL => "ilgpu-opencl",
-        _ => "ilgpu-cpu",
-    };
-
-    /// <summary>Parses "auto", "cuda", "opencl" or "cpu" (case-insensitive).</summary>
-    public static GpuKind ParseKind(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "auto" or "" or "ilgpu" => GpuKind.Auto,
-        "cuda" or "ilgpu-cuda" => GpuKind.Cuda,
-        "opencl" or "cl" or "ilgpu-opencl" => GpuKind.OpenCL,
-        "cpu" or "ilgpu-cpu" => GpuKind.Cpu,
-        _ => throw new ArgumentException($"unknown accelerator '{text}' (expected auto, cuda, opencl or cpu)", nameof(text)),
-    };
-
     private static readonly object SharedGate = new();
     private static readonly Dictionary<GpuKind, GpuContext> SharedContexts = new();
 

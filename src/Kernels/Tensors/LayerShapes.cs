@@ -11,7 +11,7 @@ public static class LayerShapes
         ArgumentNullException.ThrowIfNull(layers);
         if (layers.Count == 0) throw new ArgumentException("no layers given: a factorisation needs at least W1", nameof(layers));
         var dims = new int[layers.Count + 1];
-        dims[0] = layers[0].Cols;
+        dims[0] = layers[0]?.Cols ?? throw new ArgumentException("W1 is missing", nameof(layers));
         for (int j = 0; j < layers.Count; j++)
         {
             if (layers[j] is null) throw new ArgumentException($"W{j + 1} is missing", nameof(layers));

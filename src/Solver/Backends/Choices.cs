@@ -106,7 +106,7 @@ public static class ChoiceNames
     {
         foreach (var (v, n) in table)
             if (EqualityComparer<TValue>.Default.Equals(v, value)) return n;
-        throw new ArgumentOutOfRangeException(nameof(value), $"no name for {typeof(TValue).Name} {value}");
+        throw new System.Diagnostics.UnreachableException($"no name for {typeof(TValue).Name} {value}");
     }
 
     private static TValue Parse<TValue>((TValue Value, string Name)[] table, string name, string what, string? extra = null)

@@ -51,7 +51,7 @@ public interface IEvaluator : IDisposable
 
     /// <summary>
     /// The exact Hessian-vector product H V of the loss at <paramref name="layers"/> in direction
-    /// <paramref name="direction"/> (V_1..V_L, the layers' shapes), Gauss-Newton and residual parts (docs/MATH.md).
+    /// <paramref name="direction"/> (V_1..V_L, the layers' shapes), Gauss-Newton and residual parts (SPEC section 6).
     /// </summary>
     Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction);
 }

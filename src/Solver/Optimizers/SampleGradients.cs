@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Flatness.Kernels.Cpu;
 using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends;
 using Flatness.Solver.Backends.Core;
 using Flatness.Solver.Backends.Cpu;
 using Flatness.Solver.Problems;
@@ -53,6 +54,7 @@ public sealed class SampleGradients
     /// </summary>
     public double Compute(IReadOnlyList<Matrix<double>> layers, int i, double target, Matrix<double>[] gradient)
     {
+        LayerChecks.RequireShape(layers, _dims);
         if ((uint)i >= (uint)_measurements.Count)
             throw new ArgumentOutOfRangeException(nameof(i), $"sample {i} is outside [0, {_measurements.Count})");
         return _measurements switch

@@ -41,9 +41,9 @@ public sealed record SolveRequest
     public double? Rho { get; init; }
     public double? Mu { get; init; }
 
-    /// <summary>auto, cpu or reference.</summary>
+    /// <summary>The evaluator's device family (auto: the selector's cheapest candidate).</summary>
     public BackendKind Backend { get; init; } = BackendKind.Auto;
-    /// <summary>f64 or f32.</summary>
+    /// <summary>The evaluator's element type.</summary>
     public Precision Precision { get; init; } = Precision.F64;
     /// <summary>Where a device fallback is reported (one line); null drops it.</summary>
     public Action<string>? Warn { get; init; }

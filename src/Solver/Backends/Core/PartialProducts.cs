@@ -4,7 +4,7 @@ using Flatness.Kernels.Cpu;
 namespace Flatness.Solver.Backends.Core;
 
 /// <summary>
-/// The layers W_j and all partial products of one factorisation on a device, indexed as in docs/MATH notation
+/// The layers W_j and all partial products of one factorisation on a device, indexed as in the notation of docs/DESIGN.md
 /// (see <see cref="Evaluator{T, TMatrix}"/>): <c>W[j]</c> = W_j (d_j x d_{j-1}, j = 1..L),
 /// <c>Q[j]</c> = Q_j = W_{j-1:1} (d_{j-1} x d_0, j = 1..L+1; Q_1 = I, Q_{L+1} = E) and
 /// <c>P[j]</c> = P_j = W_{L:j+1} (d_L x d_j, j = 1..L; P_L = I). 2L - 3 GEMMs for L &gt;= 2.

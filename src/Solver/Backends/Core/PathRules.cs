@@ -26,6 +26,6 @@ internal static class PathRules
     {
         if (!Applies(path, kind))
             throw new ArgumentException(
-                $"the '{path.Name()}' path needs {path.Name()} measurements, the problem's are {kind.ToString().ToLowerInvariant()}", nameof(path));
+                $"the '{path.Name()}' path needs {path.Name()} measurements, the problem's are {kind.Name()}", nameof(path));
     }
 }

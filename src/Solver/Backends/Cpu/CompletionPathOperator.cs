@@ -24,7 +24,7 @@ internal sealed class CompletionPathOperator<T> : CpuPathOperator<T> where T : u
     public CompletionPathOperator(SensingProblem problem, IReadOnlyList<int> dims, CpuOps<T> ops) : base(problem, dims, ops)
     {
         if (problem.Measurements is not CompletionMeasurements completion)
-            throw new ArgumentException($"the completion path needs completion measurements, the problem has {problem.Measurements.Kind}", nameof(problem));
+            throw new ArgumentException($"the completion path needs completion measurements, the problem has {problem.Measurements.Kind.Name()}", nameof(problem));
         _rows = completion.RowIndex;
         _cols = completion.ColIndex;
         _scale = T.CreateTruncating(completion.Scale);

@@ -25,7 +25,7 @@ internal static class CpuBackend
                 EvaluationPath.Gram => new GramPathOperator<T>(problem, dims, cpu),
                 EvaluationPath.Completion => new CompletionPathOperator<T>(problem, dims, cpu),
                 EvaluationPath.RankOne => new RankOnePathOperator<T>(problem, dims, cpu),
-                _ => throw new ArgumentException($"the CPU evaluator has no '{path.Name()}' path", nameof(path)),
+                _ => throw new ArgumentException($"the CPU evaluator has no '{path.Name()}' path (the reference path is the reference backend)", nameof(path)),
             };
         });
     }

@@ -67,8 +67,10 @@ internal sealed class DirectPathOperator<T> : DenseSandwichOperator<T> where T :
         double setup = a * (dL + d0);
         int maxWidth = 1;
         for (int j = 1; j < depth; j++) maxWidth = Math.Max(maxWidth, shape.Dims[j]);
-        // The side-by-side copy, X (the problem's own array in float64, a converted copy in float32) and the workspace.
-        double memory = ((bytes == sizeof(double) ? 1 : 2) * a + DenseSandwich.WorkspaceLength(layout, maxWidth)) * bytes;
+        // The side-by-side copy, X (the problem's own array in float64, a converted copy in float32) and the workspace;
+        // structured measurements are materialised first (a float64 copy).
+        double memory = ((bytes == sizeof(double) ? 1 : 2) * a + DenseSandwich.WorkspaceLength(layout, maxWidth)) * bytes
+            + (shape.Kind == MeasurementKind.Dense ? 0 : a * sizeof(double));
         return new PathCost(setup, step, (sandwiches + 2) * a * bytes, memory);
     }
 

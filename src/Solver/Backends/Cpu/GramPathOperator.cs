@@ -14,8 +14,8 @@ namespace Flatness.Solver.Backends.Cpu;
 /// wanted sandwich, independent of n. The loss comes from the same pass as
 /// vec(E)^T M vec(E) - 2 vec(E)^T c + beta (c = X^T b / n, beta = b^T b / n), or from the residual when X is at hand
 /// and reading it is cheaper. The quadratic form cancels when the loss is small: its absolute error is about
-/// eps * beta (eps the unit roundoff of T), so below <see cref="ResidualBelow"/> of beta the loss and Z are taken
-/// again from the float64 residual.
+/// eps times the size of its terms (eps the unit roundoff of T), so below <see cref="ResidualBelow"/> of that size the
+/// loss and Z are taken again from the float64 residual.
 /// </summary>
 internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -35,8 +35,9 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
     private readonly Matrix<T> _sIdentity, _sAdjointIdentity;
 
     /// <summary>
-    /// The expanded loss is replaced by the residual's when it falls below this fraction of beta = b^T b / n: there
-    /// its round-off (about eps beta) would exceed 1e-10 relative in float64 and 1e-5 in float32.
+    /// The expanded loss is replaced by the residual's when it falls below this fraction of the size of its terms,
+    /// |e^T M e| + 2 |c^T e| + beta: there its round-off (about eps times that size) would exceed 1e-10 relative in
+    /// float64 and 1e-5 in float32.
     /// </summary>
     public static double ResidualBelow => typeof(T) == typeof(float) ? 1e-2 : 1e-6;
 
@@ -139,8 +140,9 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
         if (residual) ResidualLoss(e, plan.LossGradient ? z : null);
         if (!lossFromK) return;
         // loss = e^T M e - 2 c^T e + beta, Z = 2 (M e - c).
-        double loss = Numerics.Dot<T>(e.Data, _me) - 2 * Numerics.Dot<T>(_c, e.Data) + _beta;
-        if (loss < ResidualBelow * _beta)
+        double quadratic = Numerics.Dot<T>(e.Data, _me), linear = Numerics.Dot<T>(_c, e.Data);
+        double loss = quadratic - 2 * linear + _beta;
+        if (loss < ResidualBelow * (Math.Abs(quadratic) + 2 * Math.Abs(linear) + _beta))
         {
             ResidualLoss64(e, plan.LossGradient ? z : null);
             return;

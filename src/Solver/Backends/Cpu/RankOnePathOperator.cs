@@ -24,7 +24,7 @@ internal sealed class RankOnePathOperator<T> : DenseSandwichOperator<T> where T 
     public RankOnePathOperator(SensingProblem problem, IReadOnlyList<int> dims, CpuOps<T> ops) : base(problem, dims, ops)
     {
         if (problem.Measurements is not RankOneMeasurements rankOne)
-            throw new ArgumentException($"the rank-one path needs rank-one measurements, the problem has {problem.Measurements.Kind}", nameof(problem));
+            throw new ArgumentException($"the rank-one path needs rank-one measurements, the problem has {problem.Measurements.Kind.Name()}", nameof(problem));
         _u = Numerics.As<T>(rankOne.U);
         _v = Numerics.As<T>(rankOne.V);
         _forms = new T[Count];

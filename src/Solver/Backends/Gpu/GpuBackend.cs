@@ -64,7 +64,8 @@ public static class GpuBackend
                 EvaluationPath.Direct => new Gpu.GpuDirectPathOperator<T>(problem, dims, device, directChunk),
                 EvaluationPath.Gram => new Gpu.GpuGramPathOperator<T>(problem, dims, device),
                 EvaluationPath.Completion => new Gpu.GpuCompletionPathOperator<T>(problem, dims, device),
-                _ => new Gpu.GpuRankOnePathOperator<T>(problem, dims, device),
+                EvaluationPath.RankOne => new Gpu.GpuRankOnePathOperator<T>(problem, dims, device),
+                _ => throw new System.Diagnostics.UnreachableException($"no GPU operator for path '{path.Name()}'"),
             };
         });
         context.Synchronize();

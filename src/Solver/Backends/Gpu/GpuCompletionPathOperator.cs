@@ -22,7 +22,7 @@ internal sealed class GpuCompletionPathOperator<T> : GpuPathOperator<T> where T 
     public GpuCompletionPathOperator(SensingProblem problem, IReadOnlyList<int> dims, GpuDeviceOps<T> device) : base(problem, dims, device)
     {
         if (problem.Measurements is not CompletionMeasurements c)
-            throw new ArgumentException($"the completion path needs completion measurements, the problem has {problem.Measurements.Kind}", nameof(problem));
+            throw new ArgumentException($"the completion path needs completion measurements, the problem has {problem.Measurements.Kind.Name()}", nameof(problem));
         _rows = device.UploadIndices(c.RowIndex, "completion rows");
         _cols = device.UploadIndices(c.ColIndex, "completion columns");
         var (start, order, weights) = Cells(c);

@@ -20,7 +20,7 @@ internal sealed class GpuRankOnePathOperator<T> : GpuDenseSandwichOperator<T> wh
     public GpuRankOnePathOperator(SensingProblem problem, IReadOnlyList<int> dims, GpuDeviceOps<T> device) : base(problem, dims, device)
     {
         if (problem.Measurements is not RankOneMeasurements r)
-            throw new ArgumentException($"the rank-one path needs rank-one measurements, the problem has {problem.Measurements.Kind}", nameof(problem));
+            throw new ArgumentException($"the rank-one path needs rank-one measurements, the problem has {problem.Measurements.Kind.Name()}", nameof(problem));
         _u = new DeviceMatrix<T>(device.Upload(r.U, "rank-one U"), Count, OutputDim);
         _v = new DeviceMatrix<T>(device.Upload(r.V, "rank-one V"), Count, InputDim);
         _products = device.AllocateArray((long)Count * Math.Max(dims.Max(), 1), "rank-one U P or V Q^T");

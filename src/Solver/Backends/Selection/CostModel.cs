@@ -30,6 +30,21 @@ public sealed record ProblemShape(MeasurementKind Kind, int Count, IReadOnlyList
         }
     }
 
+    /// <summary>
+    /// Bytes the evaluation core holds whatever the path: per layer W_j and its two gradients, Q_j and Y_j, P_j and X_j,
+    /// ZQ_j; the identities Q_1, P_L and Z.
+    /// </summary>
+    public double CoreBytes
+    {
+        get
+        {
+            double elements = (double)InputDim * InputDim + (double)OutputDim * OutputDim + (double)OutputDim * InputDim;
+            for (int j = 1; j <= Depth; j++)
+                elements += 3.0 * Dims[j] * Dims[j - 1] + 2.0 * Dims[j - 1] * InputDim + 2.0 * OutputDim * Dims[j] + (double)OutputDim * Dims[j - 1];
+            return elements * ElementBytes;
+        }
+    }
+
     /// <summary>Launches of the core per evaluation (GPU): chains, X/Y, sweeps and gradients.</summary>
     public int CoreLaunches => 10 * Depth + 4;
 }

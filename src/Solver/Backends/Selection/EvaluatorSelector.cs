@@ -69,8 +69,14 @@ public static class EvaluatorSelector
     /// The choice for a problem shape; <paramref name="devices"/> replaces this machine's devices (tests, what-ifs).
     /// Throws <see cref="ProblemTooLargeException"/> when no candidate fits.
     /// </summary>
-    public static Choice Choose(ProblemShape shape, EvaluatorOptions options, IReadOnlyList<DeviceModel>? devices = null)
+    public static Choice Choose(ProblemShape shape, EvaluatorOptions options, IReadOnlyList<DeviceModel>? devices = null) =>
+        TryChoose(shape, options, out var why, devices) ?? throw new ProblemTooLargeException(why);
+
+    /// <summary>Like <see cref="Choose(ProblemShape, EvaluatorOptions, IReadOnlyList{DeviceModel}?)"/>, but null with the
+    /// reason in <paramref name="unfit"/> when no candidate fits.</summary>
+    public static Choice? TryChoose(ProblemShape shape, EvaluatorOptions options, out string unfit, IReadOnlyList<DeviceModel>? devices = null)
     {
+        unfit = "";
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(options);
         if (shape.Count < 1) throw new ArgumentOutOfRangeException(nameof(shape), $"measurement count {shape.Count} must be positive");
@@ -84,8 +90,8 @@ public static class EvaluatorSelector
         {
             if (options.Backend is not (BackendKind.Reference or BackendKind.Auto))
                 throw new ArgumentException($"the reference path runs on the reference backend, not on '{options.Backend.Name()}'", nameof(options));
-            if (options.Precision != Precision.F64)
-                throw new ArgumentException($"the reference backend runs in f64 only, not {options.Precision.Name()}", nameof(options));
+            if (shape.Precision != Precision.F64)
+                throw new ArgumentException($"the reference backend runs in f64 only, not {shape.Precision.Name()}", nameof(options));
             if (options.Path is { } path && path != EvaluationPath.Reference)
                 throw new ArgumentException($"the reference backend has a single path; path '{path.Name()}' is for the cpu and ilgpu backends", nameof(options));
             return new Choice(BackendKind.Reference, EvaluationPath.Reference, Precision.F64, "reference: plain float64 evaluator, as requested", []);
@@ -99,7 +105,8 @@ public static class EvaluatorSelector
         foreach (var device in models)
             foreach (var path in paths)
             {
-                var cost = Cost(device.Backend, path, shape);
+                var own = Cost(device.Backend, path, shape);
+                var cost = own with { MemoryBytes = own.MemoryBytes + shape.CoreBytes };
                 candidates.Add(new Candidate(device.Backend, device.Name, path, shape.Precision, cost,
                     cost.Feasible ? device.SetupSeconds(cost) : double.PositiveInfinity,
                     cost.Feasible ? device.StepSeconds(cost) : double.PositiveInfinity, device.MemoryBudgetBytes));
@@ -108,9 +115,11 @@ public static class EvaluatorSelector
         long evaluations = options.ExpectedEvaluations;
         var ranked = candidates.Where(c => c.Fits).OrderBy(c => c.Seconds(evaluations)).ToList();
         if (ranked.Count == 0)
-            throw new ProblemTooLargeException(
-                $"no evaluator can hold this problem ({shape.Kind.ToString().ToLowerInvariant()}, n = {shape.Count}, dims [{string.Join(", ", shape.Dims)}], " +
-                $"{shape.Precision.Name()}): " + string.Join("; ", candidates.Select(c => c.Describe(evaluations))));
+        {
+            unfit = $"no evaluator can hold this problem ({shape.Kind.Name()}, n = {shape.Count}, dims [{string.Join(", ", shape.Dims)}], " +
+                $"{shape.Precision.Name()}): " + string.Join("; ", candidates.Select(c => c.Describe(evaluations)));
+            return null;
+        }
         var best = ranked[0];
         string others = string.Join("; ", candidates.Where(c => c != best).Select(c => c.Describe(evaluations)));
         string why = options.Path is null && paths.Length + models.Count > 2 ? "cheapest that fits" : "as requested";
@@ -125,10 +134,10 @@ public static class EvaluatorSelector
         (BackendKind.Cpu, EvaluationPath.Gram) => GramPathOperator<double>.Cost(shape),
         (BackendKind.Cpu, EvaluationPath.Completion) => CompletionPathOperator<double>.Cost(shape),
         (BackendKind.Cpu, EvaluationPath.RankOne) => RankOnePathOperator<double>.Cost(shape),
-        (_, EvaluationPath.Direct) => GpuDirectPathOperator<double>.Cost(shape),
-        (_, EvaluationPath.Gram) => GpuGramPathOperator<double>.Cost(shape),
-        (_, EvaluationPath.Completion) => GpuCompletionPathOperator<double>.Cost(shape),
-        (_, EvaluationPath.RankOne) => GpuRankOnePathOperator<double>.Cost(shape),
+        (var gpu, EvaluationPath.Direct) when gpu.IsIlgpu() => GpuDirectPathOperator<double>.Cost(shape),
+        (var gpu, EvaluationPath.Gram) when gpu.IsIlgpu() => GpuGramPathOperator<double>.Cost(shape),
+        (var gpu, EvaluationPath.Completion) when gpu.IsIlgpu() => GpuCompletionPathOperator<double>.Cost(shape),
+        (var gpu, EvaluationPath.RankOne) when gpu.IsIlgpu() => GpuRankOnePathOperator<double>.Cost(shape),
         _ => throw new ArgumentException($"no cost for path '{path.Name()}' on '{device.Name()}'", nameof(path)),
     };
 

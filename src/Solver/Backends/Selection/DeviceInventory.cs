@@ -82,14 +82,7 @@ public static class DeviceInventory
 
     private static AutoExample AutoChoice(string label, ProblemShape shape)
     {
-        try
-        {
-            var choice = EvaluatorSelector.Choose(shape, new EvaluatorOptions { Precision = shape.Precision });
-            return new AutoExample(label, shape, choice, choice.Reason);
-        }
-        catch (ProblemTooLargeException e)
-        {
-            return new AutoExample(label, shape, null, e.Message);
-        }
+        var choice = EvaluatorSelector.TryChoose(shape, new EvaluatorOptions { Precision = shape.Precision }, out string unfit);
+        return new AutoExample(label, shape, choice, choice?.Reason ?? unfit);
     }
 }
