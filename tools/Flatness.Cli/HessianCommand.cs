@@ -25,7 +25,11 @@ internal static class HessianCommand
         var hvpOption = new Option<string?>("--hvp") { Description = "Direction file (.npz with V1 .. VL, the layers' shapes); needs --hvp-out" };
         var hvpOutOption = new Option<string?>("--hvp-out") { Description = "Write H V as HV1 .. HVL to this .npz file" };
         var spectrumOption = new Option<string>("--spectrum") { Description = "none, full (all eigenvalues, up to 5000 parameters) or density (stochastic Lanczos quadrature)", DefaultValueFactory = _ => "none" };
-        spectrumOption.AcceptOnlyFromAmong("none", "full", "density");
+        spectrumOption.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string>();
+            if (value is not ("none" or "full" or "density")) result.AddError($"--spectrum must be none, full or density, got '{value}'");
+        });
         var estimateOption = new Option<string?>("--estimate") { Description = "Trace estimators to compare with the exact trace: hutchinson, hutch++, xtrace (comma separated)" };
         var matvecsOption = new Option<int>("--matvecs") { Description = "Largest estimator budget in Hessian-vector products (also run at 1/8, 1/4, 1/2 of it)", DefaultValueFactory = _ => 100 };
         var seedOption = new Option<int>("--seed") { Description = "Seed of the random vectors", DefaultValueFactory = _ => 0 };
