@@ -159,3 +159,27 @@ public class SolveRunnerTests
         Assert.Throws<ArgumentException>(() => SolveMethods.Parse("newton"));
     }
 }
+
+public sealed class SharpnessTrackingTests
+{
+    [Fact]
+    public void TrackedSharpnessIsTheTopEigenvalueAtEachRecordedStep()
+    {
+        var r = Flatness.Solver.Runs.SolveRunner.Run(new Flatness.Solver.Runs.SolveRequest
+        {
+            Generate = new ProblemSpec(ProblemKind.Gaussian, 6, 6, 1, 40, Seed: 2), Method = Flatness.Solver.Runs.SolveMethod.Gd,
+            Depth = 3, Steps = 300, LearningRate = 0.02, HistoryEvery = 0, TrackSharpness = 100, Backend = BackendKind.Cpu,
+        });
+        var rows = r.History.Rows;
+        Assert.Equal(new long[] { 0, 100, 200, 300 }, rows.Select(row => row.Step));
+        Assert.All(rows, row => Assert.True(double.IsFinite(row.LambdaMax) && row.LambdaMax > 0, $"step {row.Step}: {row.LambdaMax}"));
+        using var evaluator = Evaluators.Create(r.Problem, r.Dims, new EvaluatorOptions { Backend = BackendKind.Reference });
+        var exact = Flatness.Solver.Curvature.Lanczos.Extremes(new Flatness.Solver.Curvature.HessianOperator(evaluator, r.Layers!.Layers), 1);
+        Assert.Equal(exact.LambdaMax, rows[^1].LambdaMax, 1e-7 * exact.LambdaMax);
+        Assert.Contains(r.History.Columns(), c => c.Key == "history_lambda_max");
+        Assert.Throws<ArgumentException>(() => Flatness.Solver.Runs.SolveRunner.Run(new Flatness.Solver.Runs.SolveRequest
+        {
+            Generate = new ProblemSpec(ProblemKind.Gaussian, 6, 6, 1, 40, Seed: 2), Method = Flatness.Solver.Runs.SolveMethod.Nuclear, TrackSharpness = 10,
+        }));
+    }
+}

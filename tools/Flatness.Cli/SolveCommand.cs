@@ -55,6 +55,7 @@ internal static class SolveCommand
         var backend = ChoiceOptions.Backend(BackendKind.Auto);
         var explain = new Option<bool>("--explain") { Description = "Print the evaluator the selector chose, and why" };
         var historyEvery = new Option<int?>("--history-every") { Description = "Record the metric history every this many steps (0: none)" };
+        var trackSharpness = new Option<int?>("--track-sharpness") { Description = "Record lambda_max of the loss Hessian every this many steps (Lanczos, warm-started)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many seconds" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
         var output = new Option<string?>("--out") { Description = "Write the layers W1 .. WL (E for nuclear and min-frobenius) and the history to this .npz file" };
@@ -62,7 +63,7 @@ internal static class SolveCommand
         var command = new Command("solve", "Solve a sensing problem: flatness-regularised training, implicit trace minimisers, or convex baselines")
         {
             problem, generate, d0, dL, rank, n, noise, scale, seed, depth, width, init, initScale, initFile,
-            method, lambda, lr, steps, sigma, rho, mu, precision, backend, explain, historyEvery, timeLimit, json, output,
+            method, lambda, lr, steps, sigma, rho, mu, precision, backend, explain, historyEvery, trackSharpness, timeLimit, json, output,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -122,6 +123,7 @@ internal static class SolveCommand
                 Precision = parse.GetValue(precision),
                 Warn = ChoiceOptions.Warn,
                 HistoryEvery = parse.GetValue(historyEvery),
+                TrackSharpness = parse.GetValue(trackSharpness),
                 TimeLimit = seconds is double t ? TimeSpan.FromSeconds(t) : null,
             };
             return Execute(request, parse.GetValue(json), parse.GetValue(explain), parse.GetValue(output));
@@ -172,7 +174,8 @@ internal static class SolveCommand
                     task.Value = p.Final ? task.MaxValue : Math.Min(p.Step, p.MaxSteps);
                     string loss = double.IsFinite(p.Loss) ? $" loss {Output.Format(p.Loss)}" : "";
                     string stage = p.Stage is null ? "" : $" ({p.Stage})";
-                    task.Description = Markup.Escape($"{p.Method}{stage}{loss}");
+                    string sharpness = double.IsFinite(p.LambdaMax) ? $" lambda_max {Output.Format(p.LambdaMax)}" : "";
+                    task.Description = Markup.Escape($"{p.Method}{stage}{loss}{sharpness}");
                 }
                 result = SolveRunner.Run(request with { Progress = Report });
                 task.Value = task.MaxValue;
@@ -211,6 +214,7 @@ internal static class SolveCommand
         foreach (var (name, value) in r.Parameters) w.Number(name, value);
         w.WriteEndObject();
         w.WriteNumber("history_rows", r.History.Count);
+        if (r.History.Rows.LastOrDefault(row => double.IsFinite(row.LambdaMax)) is { } tracked) w.Number("lambda_max", tracked.LambdaMax);
         if (output is not null) w.WriteString("out", output);
     });
 

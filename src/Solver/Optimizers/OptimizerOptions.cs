@@ -16,6 +16,11 @@ public record OptimizerOptions
     /// <summary>Record a history row every this many steps, plus the first and the last (0: no history).</summary>
     public int HistoryEvery { get; init; } = 100;
     /// <summary>
+    /// Every this many steps (and at the first and last row) record the sharpness lambda_max of the loss Hessian, by
+    /// Lanczos on the exact Hessian-vector product warm-started from the last top eigenvector (0: off).
+    /// </summary>
+    public int TrackSharpness { get; init; }
+    /// <summary>
     /// A step whose objective exceeds this factor times the best objective so far (or that is not finite) is undone
     /// and the step size halved: one back-off.
     /// </summary>
@@ -35,6 +40,7 @@ public record OptimizerOptions
         if (TimeLimit is { } t && t <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(TimeLimit), $"time limit must be positive, got {t}");
         if (HistoryEvery < 0) throw new ArgumentOutOfRangeException(nameof(HistoryEvery), $"history interval must be >= 0, got {HistoryEvery}");
+        if (TrackSharpness < 0) throw new ArgumentOutOfRangeException(nameof(TrackSharpness), $"--track-sharpness must be >= 0, got {TrackSharpness}");
         if (!(BlowupFactor > 1) || !double.IsFinite(BlowupFactor))
             throw new ArgumentOutOfRangeException(nameof(BlowupFactor), $"blow-up factor must be finite and > 1, got {BlowupFactor}");
         if (MaxBackoffs < 0) throw new ArgumentOutOfRangeException(nameof(MaxBackoffs), $"max back-offs must be >= 0, got {MaxBackoffs}");

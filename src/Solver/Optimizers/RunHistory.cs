@@ -4,10 +4,10 @@ namespace Flatness.Solver.Optimizers;
 
 /// <summary>
 /// One row of a run's metric trace. NaN where a value does not apply (relative error without a known M*,
-/// learning rate for L-BFGS, mu outside the penalty and weight-decay methods).
+/// learning rate for L-BFGS, mu outside the penalty and weight-decay methods, lambda_max unless sharpness is tracked).
 /// </summary>
 public sealed record HistoryRow(long Step, double Seconds, double Loss, double Trace, double G, double Objective,
-    double RelativeError, double NuclearNorm, double LearningRate, double Mu);
+    double RelativeError, double NuclearNorm, double LearningRate, double Mu, double LambdaMax = double.NaN);
 
 /// <summary>The metric trace of a run, in step order.</summary>
 public sealed class RunHistory
@@ -37,12 +37,13 @@ public sealed class RunHistory
         new("history_nuclear_norm", _rows.Select(r => r.NuclearNorm).ToArray()),
         new("history_lr", _rows.Select(r => r.LearningRate).ToArray()),
         new("history_mu", _rows.Select(r => r.Mu).ToArray()),
+        new("history_lambda_max", _rows.Select(r => r.LambdaMax).ToArray()),
     ];
 }
 
 /// <summary>Where a run stands, for progress displays.</summary>
 public sealed record ProgressReport(string Method, long Step, long MaxSteps, double Loss, double Objective, TimeSpan Elapsed,
-    string? Stage = null, bool Final = false);
+    string? Stage = null, bool Final = false, double LambdaMax = double.NaN);
 
 public enum StopReason
 {

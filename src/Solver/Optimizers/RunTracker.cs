@@ -2,6 +2,7 @@ using Flatness.Solver.Metrics;
 using System.Diagnostics;
 using Flatness.Kernels.Tensors;
 using Flatness.Solver.Backends;
+using Flatness.Solver.Curvature;
 
 
 namespace Flatness.Solver.Optimizers;
@@ -44,7 +45,20 @@ internal sealed class RunTracker
 
     public bool LossReached(double loss) => LossReached(loss, _options.LossTolerance);
 
-    public bool HistoryDue(long step) => _options.HistoryEvery > 0 && step % _options.HistoryEvery == 0;
+    public bool HistoryDue(long step) =>
+        (_options.HistoryEvery > 0 && step % _options.HistoryEvery == 0) || (_options.TrackSharpness > 0 && step % _options.TrackSharpness == 0);
+
+    /// <summary>The last tracked sharpness and its eigenvector (the next Lanczos run starts from it).</summary>
+    private double _lambdaMax = double.NaN;
+    private double[]? _topVector;
+
+    /// <summary>lambda_max at <paramref name="layers"/>, converged to 1e-8 relative, warm-started.</summary>
+    private double Sharpness(IReadOnlyList<Matrix<double>> layers)
+    {
+        var result = Lanczos.Extremes(new HessianOperator(_evaluator, layers), 1, tolerance: 1e-8, start: _topVector);
+        _topVector = result.TopVectors[0];
+        return result.LambdaMax;
+    }
 
     /// <summary>
     /// Adds a history row at <paramref name="step"/> (once per step), with the metrics of <see cref="RunMetrics.AtLayers"/>
@@ -52,12 +66,12 @@ internal sealed class RunTracker
     /// </summary>
     public void Record(long step, IReadOnlyList<Matrix<double>> layers, double objective, double learningRate, double mu)
     {
-        if (_options.HistoryEvery <= 0 || step == _lastRecorded) return;
+        if ((_options.HistoryEvery <= 0 && _options.TrackSharpness <= 0) || step == _lastRecorded) return;
         _lastRecorded = step;
         HistoryEvaluations++;
         var m = RunMetrics.AtLayers(_evaluator, layers);
         History.Add(new HistoryRow(step, Clock.Elapsed.TotalSeconds, m.Loss, m.HessianTrace, m.FlatnessG, objective,
-            m.RelativeError ?? double.NaN, m.NuclearNorm, learningRate, mu));
+            m.RelativeError ?? double.NaN, m.NuclearNorm, learningRate, mu, _options.TrackSharpness > 0 ? _lambdaMax = Sharpness(layers) : double.NaN));
     }
 
     /// <summary>Reports progress every ~0.5% of the step budget (and always when <paramref name="final"/>).</summary>
@@ -66,6 +80,6 @@ internal sealed class RunTracker
         if (_options.Progress is null) return;
         if (!final && step - _lastReported < _reportEvery) return;
         _lastReported = step;
-        _options.Progress(new ProgressReport(Method, step, _options.MaxSteps, loss, objective, Clock.Elapsed, stage, final));
+        _options.Progress(new ProgressReport(Method, step, _options.MaxSteps, loss, objective, Clock.Elapsed, stage, final, _lambdaMax));
     }
 }

@@ -49,6 +49,8 @@ public sealed record SolveRequest
     public Action<string>? Warn { get; init; }
     /// <summary>History row every this many steps (null: the method's default; 0: none).</summary>
     public int? HistoryEvery { get; init; }
+    /// <summary>Track lambda_max every this many steps (see <see cref="Optimizers.OptimizerOptions.TrackSharpness"/>).</summary>
+    public int? TrackSharpness { get; init; }
     public TimeSpan? TimeLimit { get; init; }
     public Action<ProgressReport>? Progress { get; init; }
 }

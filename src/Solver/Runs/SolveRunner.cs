@@ -141,6 +141,10 @@ public static class SolveRunner
             throw new ArgumentOutOfRangeException(nameof(request), $"width must be >= 1, got {width}");
         if (method.IsBaseline() && request.HistoryEvery is not null)
             throw new ArgumentException($"history interval does not apply to method {method.Name()} (it reports its final point only)");
+        if (method.IsBaseline() && request.TrackSharpness is not null)
+            throw new ArgumentException($"--track-sharpness does not apply to method {method.Name()} (it has no training steps)");
+        if (request.TrackSharpness is int track && track < 1)
+            throw new ArgumentOutOfRangeException(nameof(request), $"--track-sharpness must be at least 1 step, got {track}");
         if (method == SolveMethod.MinFrobenius && request.TimeLimit is not null)
             throw new ArgumentException("time limit does not apply to method min-frobenius (a direct solve)");
         if (request.HistoryEvery is int every && every < 0)
@@ -167,6 +171,7 @@ public static class SolveRunner
         {
             MaxSteps = request.Steps ?? o.MaxSteps,
             HistoryEvery = request.HistoryEvery ?? o.HistoryEvery,
+            TrackSharpness = request.TrackSharpness ?? 0,
             TimeLimit = request.TimeLimit,
             Progress = request.Progress,
         };
