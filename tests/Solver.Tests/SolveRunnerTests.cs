@@ -62,7 +62,7 @@ public class SolveRunnerTests
 
         var names = r.OutputArrays().Select(a => a.Name).ToArray();
         Assert.Equal(["W1", "W2", "history_step", "history_seconds", "history_loss", "history_trace", "history_g", "history_objective",
-            "history_relative_error", "history_nuclear_norm", "history_lr", "history_mu"], names);
+            "history_relative_error", "history_nuclear_norm", "history_lr", "history_mu", "history_lambda_max"], names);
         var path = Path.Combine(Path.GetTempPath(), $"solve-{Guid.NewGuid():N}.npz");
         try
         {
