@@ -9,6 +9,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Time kernels and evaluations (medians after warm-up)");
         command.Subcommands.Add(BenchGemmCommand.Create());
         command.Subcommands.Add(BenchObjectiveCommand.Create());
+        command.Subcommands.Add(BenchHessianCommand.Create());
         foreach (var gpu in BenchGpuCommands.Create()) command.Subcommands.Add(gpu);
         return command;
     }

@@ -129,6 +129,7 @@ internal static class HessianCommand
         w.Number("lambda_max", r.Extremes.LambdaMax);
         w.Number("lambda_min", r.Extremes.LambdaMin);
         Array(w, "residual_norms", r.Extremes.TopResiduals);
+        Array(w, "error_bounds", r.Extremes.TopErrorBounds);
         w.Number("lambda_min_residual", r.Extremes.LambdaMinResidual);
         w.WriteBoolean("converged", r.Extremes.Converged);
         w.WriteNumber("lanczos_iterations", r.Extremes.Iterations);

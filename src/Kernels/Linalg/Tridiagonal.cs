@@ -36,6 +36,26 @@ public static class Tridiagonal
         return Sorted(d, z);
     }
 
+    /// <summary>
+    /// The eigenvalues (ascending) and the last component of each unit eigenvector, in O(m^2): what the residuals of
+    /// Lanczos need at every step, without the O(m^3) vectors.
+    /// </summary>
+    public static (double[] Values, double[] LastComponents) LastComponents(ReadOnlySpan<double> diagonal, ReadOnlySpan<double> offDiagonal)
+    {
+        int m = diagonal.Length;
+        if (m == 0) throw new ArgumentException("an eigen-decomposition needs at least one row", nameof(diagonal));
+        if (offDiagonal.Length != m - 1)
+            throw new ArgumentException($"a {m}x{m} tridiagonal matrix has {m - 1} off-diagonal entries, got {offDiagonal.Length}", nameof(offDiagonal));
+        var d = diagonal.ToArray();
+        var e = new double[m];
+        offDiagonal.CopyTo(e);
+        var row = new Matrix<double>(1, m);
+        row[0, m - 1] = 1; // the last row of the identity, rotated like the eigenvector matrix
+        QL(d, e, row);
+        var order = Enumerable.Range(0, m).OrderBy(i => d[i]).ToArray();
+        return (order.Select(i => d[i]).ToArray(), order.Select(i => row[0, i]).ToArray());
+    }
+
     /// <summary>All eigenvalues of a dense symmetric matrix (the symmetric part (A + A^T)/2 is used), ascending.</summary>
     public static double[] SymmetricEigenvalues(Matrix<double> a)
     {
@@ -93,7 +113,8 @@ public static class Tridiagonal
 
     /// <summary>
     /// Implicit QL with shifts on the tridiagonal (d, e), e[i] = T[i, i+1] (e[m-1] unused): d becomes the eigenvalues,
-    /// z (when given, starting as the identity) accumulates the rotations so that its columns are the eigenvectors.
+    /// z (when given: rows of the identity, all of them for the eigenvectors) accumulates the rotations, so that its
+    /// columns hold those rows of the eigenvectors.
     /// </summary>
     private static void QL(double[] d, double[] e, Matrix<double>? z)
     {
@@ -138,7 +159,7 @@ public static class Tridiagonal
                     d[i + 1] = g + pShift;
                     g = cosine * r - b;
                     if (z is not null)
-                        for (int k = 0; k < m; k++)
+                        for (int k = 0; k < z.Rows; k++)
                         {
                             double zk1 = z[k, i + 1];
                             z[k, i + 1] = sine * z[k, i] + cosine * zk1;

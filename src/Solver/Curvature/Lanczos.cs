@@ -5,11 +5,13 @@ namespace Flatness.Solver.Curvature;
 
 /// <summary>
 /// The extreme eigenvalues found by Lanczos: <see cref="Top"/> the K largest (descending) with their residual norms
-/// ||H y - theta y|| and unit Ritz vectors, <see cref="LambdaMin"/> the smallest (most negative away from minima).
+/// ||H y - theta y||, their error bounds min(r, r^2 / gap) and unit Ritz vectors, <see cref="LambdaMin"/> the smallest
+/// (most negative away from minima).
 /// </summary>
 public sealed record LanczosResult(
     double[] Top,
     double[] TopResiduals,
+    double[] TopErrorBounds,
     double[][] TopVectors,
     double LambdaMin,
     double LambdaMinResidual,
@@ -24,18 +26,22 @@ public sealed record LanczosResult(
 /// <summary>
 /// Lanczos with full reorthogonalisation on an exact symmetric operator (Golub and Van Loan, section 10.1): the
 /// Krylov basis is kept and every new vector is orthogonalised against all of it twice, so the Ritz values are those
-/// of an exact Rayleigh-Ritz projection and their residuals |beta_m s_{m,i}| are the true ones.
+/// of an exact Rayleigh-Ritz projection and their residuals r_i = |beta_m s_{m,i}| are the true ones. A Ritz value is
+/// within r_i of an eigenvalue, and within r_i^2 / gap_i when the rest of the spectrum is gap_i away (Kato-Temple; the
+/// gap is taken from the neighbouring Ritz values): a value converges when min(r_i, r_i^2 / gap_i) is below the
+/// tolerance times the largest |eigenvalue|.
 /// </summary>
 public static class Lanczos
 {
     /// <summary>
-    /// The <paramref name="count"/> largest eigenvalues and the smallest, each converged to
-    /// residual &lt;= <paramref name="tolerance"/> times the largest |eigenvalue| found, or <see cref="LanczosResult.Converged"/>
+    /// The <paramref name="count"/> largest eigenvalues and the smallest, each converged to an error bound
+    /// &lt;= <paramref name="tolerance"/> times the largest |eigenvalue| found, or <see cref="LanczosResult.Converged"/>
     /// false after <paramref name="maxIterations"/> (default: the dimension, where Lanczos is exact).
-    /// <paramref name="start"/> warm-starts the iteration (for example the last top eigenvector).
+    /// <paramref name="start"/> warm-starts the iteration (for example the last top eigenvector). With
+    /// <paramref name="lowest"/> false only the top ones must converge (lambda_min is then reported as found).
     /// </summary>
     public static LanczosResult Extremes(HessianOperator h, int count, double tolerance = 1e-10, int? maxIterations = null,
-        int seed = 0, ReadOnlySpan<double> start = default, CancellationToken cancellation = default)
+        int seed = 0, ReadOnlySpan<double> start = default, bool lowest = true, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(h);
         int n = h.Dimension;
@@ -54,7 +60,6 @@ public static class Lanczos
         var q = start.Length == n && TensorPrimitives.Norm(start) > 0 ? start.ToArray() : RandomVector(rng, n);
         Orthonormalise(q, basis);
         var w = new double[n];
-        TridiagonalEigenResult? ritz = null;
         double lastBeta = 0;
         bool converged = false;
         int nextCheck = Math.Min(limit, Math.Max(count + 2, 8));
@@ -65,20 +70,21 @@ public static class Lanczos
             h.Apply(q, w);
             double a = HessianOperator.Dot(q, w);
             alpha.Add(a);
-            Orthogonalise(w, basis);
-            Orthogonalise(w, basis);
-            double b = TensorPrimitives.Norm<double>(w);
+            // The three-term recurrence, then full reorthogonalisation against the whole basis.
+            TensorPrimitives.MultiplyAdd(q, -a, w, w);
+            if (beta.Count > 0) TensorPrimitives.MultiplyAdd(basis[^2], -beta[^1], w, w);
+            double b = Reorthogonalise(w, basis);
             int m = basis.Count;
             bool exhausted = m == n;
             double scale = Math.Max(Math.Abs(a), alpha.Max(Math.Abs));
             bool invariant = b <= 1e-14 * Math.Max(scale, double.Epsilon);
             if (m >= nextCheck || exhausted || m == limit || invariant)
             {
-                ritz = Tridiagonal.Decompose(alpha.ToArray(), beta.ToArray(), vectors: true);
+                var (values, last) = Tridiagonal.LastComponents(alpha.ToArray(), beta.ToArray());
                 lastBeta = invariant ? 0 : b;
-                converged = Converged(ritz, lastBeta, count, tolerance) || exhausted;
+                converged = Converged(values, last, lastBeta, count, tolerance, lowest) || exhausted;
                 if (converged || m == limit) break;
-                nextCheck = Math.Min(limit, m + Math.Max(4, m / 4));
+                nextCheck = Math.Min(limit, m + 1);
             }
             if (invariant)
             {
@@ -95,20 +101,23 @@ public static class Lanczos
             }
         }
 
-        var r = ritz!;
+        var r = Tridiagonal.Decompose(alpha.ToArray(), beta.ToArray(), vectors: true);
+        var lastRow = Enumerable.Range(0, r.Values.Length).Select(c => r.Vectors![r.Values.Length - 1, c]).ToArray();
         int size = r.Values.Length, k = Math.Min(count, size);
         var top = new double[k];
         var residuals = new double[k];
+        var bounds = new double[k];
         var vectors = new double[k][];
         for (int i = 0; i < k; i++)
         {
             int c = size - 1 - i;
             top[i] = r.Values[c];
-            residuals[i] = Math.Abs(lastBeta * r.Vectors![size - 1, c]);
+            residuals[i] = Math.Abs(lastBeta * lastRow[c]);
+            bounds[i] = ErrorBound(r.Values, lastRow, lastBeta, c);
             vectors[i] = RitzVector(basis, r, c);
         }
         double minResidual = Math.Abs(lastBeta * r.Vectors![size - 1, 0]);
-        return new LanczosResult(top, residuals, vectors, r.Values[0], minResidual, converged, basis.Count, h.Matvecs - matvecsBefore);
+        return new LanczosResult(top, residuals, bounds, vectors, r.Values[0], minResidual, converged, basis.Count, h.Matvecs - matvecsBefore);
     }
 
     /// <summary>
@@ -133,10 +142,11 @@ public static class Lanczos
             cancellation.ThrowIfCancellationRequested();
             basis.Add(q);
             h.Apply(q, w);
-            alpha.Add(HessianOperator.Dot(q, w));
-            Orthogonalise(w, basis);
-            Orthogonalise(w, basis);
-            double b = TensorPrimitives.Norm<double>(w);
+            double a = HessianOperator.Dot(q, w);
+            alpha.Add(a);
+            TensorPrimitives.MultiplyAdd(q, -a, w, w);
+            if (beta.Count > 0) TensorPrimitives.MultiplyAdd(basis[^2], -beta[^1], w, w);
+            double b = Reorthogonalise(w, basis);
             if (j == steps - 1 || b <= 1e-14 * Math.Max(alpha.Max(Math.Abs), double.Epsilon)) break;
             q = new double[n];
             TensorPrimitives.Divide(w, b, q);
@@ -148,16 +158,26 @@ public static class Lanczos
         return (t.Values, weights);
     }
 
-    private static bool Converged(TridiagonalEigenResult ritz, double beta, int count, double tolerance)
+    private static bool Converged(double[] values, double[] last, double beta, int count, double tolerance, bool lowest)
     {
-        int size = ritz.Values.Length;
+        int size = values.Length;
         if (size < count) return false;
-        double scale = Math.Max(Math.Abs(ritz.Values[0]), Math.Abs(ritz.Values[^1]));
+        double scale = Math.Max(Math.Abs(values[0]), Math.Abs(values[^1]));
         double limit = tolerance * Math.Max(scale, double.Epsilon);
-        if (Math.Abs(beta * ritz.Vectors![size - 1, 0]) > limit) return false;
+        if (lowest && ErrorBound(values, last, beta, 0) > limit) return false;
         for (int i = 0; i < count; i++)
-            if (Math.Abs(beta * ritz.Vectors[size - 1, size - 1 - i]) > limit) return false;
+            if (ErrorBound(values, last, beta, size - 1 - i) > limit) return false;
         return true;
+    }
+
+    /// <summary>min(r, r^2 / gap) for Ritz value <paramref name="c"/>, gap the distance to its neighbouring Ritz values.</summary>
+    private static double ErrorBound(double[] values, double[] last, double beta, int c)
+    {
+        double r = Math.Abs(beta * last[c]);
+        double gap = double.PositiveInfinity;
+        if (c > 0) gap = Math.Min(gap, values[c] - values[c - 1]);
+        if (c < values.Length - 1) gap = Math.Min(gap, values[c + 1] - values[c]);
+        return gap > 0 ? Math.Min(r, r * r / gap) : r;
     }
 
     private static double[] RitzVector(List<double[]> basis, TridiagonalEigenResult ritz, int column)
@@ -173,6 +193,23 @@ public static class Lanczos
         var v = new double[n];
         for (int i = 0; i < n; i++) v[i] = rng.Next(2) == 0 ? -1 : 1;
         return v;
+    }
+
+    /// <summary>
+    /// Full reorthogonalisation of w against the basis: one classical Gram-Schmidt pass, and a second one when the
+    /// first removed most of w (Kahan's "twice is enough" test, ||w|| below 0.7 of what it was). Returns ||w||.
+    /// </summary>
+    private static double Reorthogonalise(double[] w, List<double[]> basis)
+    {
+        double before = TensorPrimitives.Norm<double>(w);
+        Orthogonalise(w, basis);
+        double after = TensorPrimitives.Norm<double>(w);
+        if (after < 0.7 * before)
+        {
+            Orthogonalise(w, basis);
+            after = TensorPrimitives.Norm<double>(w);
+        }
+        return after;
     }
 
     /// <summary>w -= sum_j (q_j . w) q_j (one classical Gram-Schmidt pass).</summary>

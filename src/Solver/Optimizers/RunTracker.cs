@@ -55,7 +55,7 @@ internal sealed class RunTracker
     /// <summary>lambda_max at <paramref name="layers"/>, converged to 1e-8 relative, warm-started.</summary>
     private double Sharpness(IReadOnlyList<Matrix<double>> layers)
     {
-        var result = Lanczos.Extremes(new HessianOperator(_evaluator, layers), 1, tolerance: 1e-8, start: _topVector);
+        var result = Lanczos.Extremes(new HessianOperator(_evaluator, layers), 1, tolerance: 1e-8, start: _topVector, lowest: false);
         _topVector = result.TopVectors[0];
         return result.LambdaMax;
     }

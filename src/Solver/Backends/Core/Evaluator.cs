@@ -41,6 +41,7 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
     private readonly TMatrix[] _lossGradient, _traceGradient; // index 0 is W_1
     private readonly double[] _scalars;    // slot 0 the loss, slot j the trace of layer j
     private HvpBuffers? _hvp;              // allocated on the first Hessian-vector product
+    private double[]? _hvpPoint;           // the layers whose P_j, Q_j, Z and ZQ_k the device holds for products, or null
     private bool _disposed;
 
     /// <summary>Takes ownership of <paramref name="ops"/> and <paramref name="path"/> (disposed with the evaluator).</summary>
@@ -91,6 +92,7 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         LayerChecks.RequireShape(layers, _products.Dims);
+        _hvpPoint = null; // the products below overwrite what Hessian-vector products keep
         int depth = _products.Depth;
         bool loss = what.HasFlag(Quantities.Loss), lossGradient = what.HasFlag(Quantities.LossGradient);
         bool trace = what.HasFlag(Quantities.Trace), traceGradient = what.HasFlag(Quantities.TraceGradient);
@@ -158,12 +160,19 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
         var v = b.Direction;                      // v[j - 1] is V_j
         var dP = _x;                              // dP_k in the X_k buffers (d_L x d_k), k = 1..L-1
         var dQ = _y;                              // dQ_k in the Y_k buffers (d_{k-1} x d_0), k = 2..L
-        _products.Compute(layers, withP: true);
+        bool samePoint = SamePoint(layers);
+        if (!samePoint)
+        {
+            // Products at one point share P_j, Q_j, Z and ZQ_k: computed once, kept until the point or an Evaluate changes them.
+            _products.Compute(layers, withP: true);
+            _plan.Clear();
+            _plan.Loss = true;
+            _plan.LossGradient = true;
+            _path.Prepare(_plan, _products, _z);
+            for (int k = 2; k <= depth; k++) _ops.Gemm(Op.None, Op.Transpose, T.One, k == 2 ? _z : _zq[k - 1], w[k - 1], T.Zero, _zq[k]);
+            _hvpPoint = layers.SelectMany(m => m.Data).ToArray();
+        }
         _ops.UploadStack(direction, v);
-        _plan.Clear();
-        _plan.Loss = true;
-        _plan.LossGradient = true;
-        _path.Prepare(_plan, _products, _z);
 
         // dQ_2 = V_1, dQ_{k+1} = V_k Q_k + W_k dQ_k; dE = dQ_{L+1}.
         for (int k = 1; k <= depth; k++)
@@ -188,7 +197,7 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
         }
         _path.ApplyNormal(b.DE, b.DZ, T.CreateTruncating(2.0 / Problem.Count));
 
-        // ZQ_k and dZQ_k side by side; (H V)_k = dP_k^T ZQ_k + P_k^T dZQ_k (P_L = I, dP_L = 0).
+        // dZQ_k beside the point's ZQ_k; (H V)_k = dP_k^T ZQ_k + P_k^T dZQ_k (P_L = I, dP_L = 0).
         for (int k = 1; k <= depth; k++)
         {
             var zq = k == 1 ? _z : _zq[k];
@@ -199,7 +208,6 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
                 var dzqBefore = k == 2 ? b.DZ : b.DZQ[k - 1];
                 _ops.Gemm(Op.None, Op.Transpose, T.One, dzqBefore, w[k - 1], T.Zero, dzq);
                 _ops.Gemm(Op.None, Op.Transpose, T.One, zqBefore, v[k - 2], T.One, dzq);
-                _ops.Gemm(Op.None, Op.Transpose, T.One, zqBefore, w[k - 1], T.Zero, zq);
             }
             var result = b.Result[k - 1];
             if (k == depth) _ops.Copy(dzq, result);
@@ -210,6 +218,19 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
             }
         }
         return _ops.DownloadStack(b.Result);
+    }
+
+    /// <summary>Whether the device still holds the partial products and Z of exactly these layers.</summary>
+    private bool SamePoint(IReadOnlyList<Matrix<double>> layers)
+    {
+        if (_hvpPoint is null) return false;
+        int offset = 0;
+        foreach (var m in layers)
+        {
+            if (!m.Data.AsSpan().SequenceEqual(_hvpPoint.AsSpan(offset, m.Data.Length))) return false;
+            offset += m.Data.Length;
+        }
+        return true;
     }
 
     /// <summary>

@@ -155,18 +155,20 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
         }
     }
 
-    /// <summary>dZ = alpha X^T X vec(dE), through X in T when it is held, else through the problem's float64 X.</summary>
+    /// <summary>
+    /// dZ = alpha X^T X vec(dE) = alpha n M vec(dE): one pass over K's loss product, or through X in T when reading it
+    /// twice is cheaper than reading K.
+    /// </summary>
     public override void ApplyNormal(Matrix<T> dE, Matrix<T> dZ, T alpha)
     {
-        if (_x is not null)
+        if (_x is not null && 2L * Count * OutputDim * InputDim < _layout.Length)
         {
             base.ApplyNormal(dE, dZ, alpha);
             return;
         }
-        Numerics.Convert<T, double>(dE.Data, _e64);
-        Sensing.Forward<double>(Count, _x64, _e64, _residual64);
-        Sensing.Adjoint<double>(Count, _x64, _residual64, double.CreateTruncating(alpha), _z64);
-        Numerics.Convert<double, T>(_z64, dZ.Data);
+        GramOperator.Apply<T>(_layout, _k, ReadOnlyMemory<T>.Empty, Memory<T>.Empty, ReadOnlyMemory<T>.Empty, Memory<T>.Empty,
+            dE.Data, _me, _workspace, _workers);
+        TensorPrimitives.Multiply(_me, alpha * T.CreateTruncating(Count), dZ.Data);
     }
 
     /// <summary>The loss and Z from the float64 residual of the problem's own X (near an interpolant).</summary>

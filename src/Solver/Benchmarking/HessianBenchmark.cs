@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Backends;
+using Flatness.Solver.Curvature;
+using Flatness.Solver.Model;
+using Flatness.Solver.Problems;
+
+namespace Flatness.Solver.Benchmarking;
+
+/// <summary>The time to the sharpness lambda_max of one seeded Gaussian problem, by Lanczos on the exact product.</summary>
+/// <param name="Backend">what ran.</param>
+/// <param name="Path">its path.</param>
+/// <param name="Dim">d_0 = d_L = every hidden width.</param>
+/// <param name="Depth">L.</param>
+/// <param name="Count">n.</param>
+/// <param name="Parameters">the Hessian's size.</param>
+/// <param name="LambdaMax">the largest eigenvalue found.</param>
+/// <param name="Residual">||H y - lambda y|| of its Ritz pair.</param>
+/// <param name="Tolerance">the residual asked for, relative to lambda_max.</param>
+/// <param name="Matvecs">Hessian-vector products per run.</param>
+/// <param name="SecondsMedian">median seconds per run (the evaluator built once, outside the timing).</param>
+/// <param name="SecondsMin">fastest run.</param>
+/// <param name="SetupSeconds">building the evaluator (the Gram matrix on that path), once.</param>
+/// <param name="HvpSeconds">median seconds per Hessian-vector product.</param>
+public sealed record HessianBenchmarkResult(BackendKind Backend, EvaluationPath Path, int Dim, int Depth, int Count, int Parameters,
+    double LambdaMax, double Residual, double Tolerance, long Matvecs, double SecondsMedian, double SecondsMin, double SetupSeconds,
+    double HvpSeconds);
+
+/// <summary>
+/// Times lambda_max on the problem of <see cref="ObjectiveBenchmark"/> (Gaussian sensing, d_0 = d_L = every width = D,
+/// seeded) at Gaussian layers: the point and problem can be saved so that another tool computes the same thing.
+/// </summary>
+public static class HessianBenchmark
+{
+    /// <summary>The benchmark's problem and point.</summary>
+    public static (SensingProblem Problem, Matrix<double>[] Layers) Point(int dim, int depth, int count, int seed = 0)
+    {
+        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, "--d must be at least 1");
+        if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "--depth must be at least 1");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "--n must be at least 1");
+        var problem = Generators.Generate(new ProblemSpec(ProblemKind.Gaussian, dim, dim, Rank: Math.Min(dim, 5), Count: count, Seed: seed));
+        var dims = Initializers.Dims(dim, dim, depth);
+        return (problem, Initializers.Gaussian(dims, 1.0, seed + 1).Layers);
+    }
+
+    public static HessianBenchmarkResult Run(int dim, int depth, int count, double tolerance = 1e-10, int repeats = 7, int seed = 0,
+        EvaluatorOptions? options = null)
+    {
+        if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "--repeats must be at least 1");
+        var (problem, layers) = Point(dim, depth, count, seed);
+        var dims = Initializers.Dims(dim, dim, depth);
+        var clock = Stopwatch.StartNew();
+        using var evaluator = Evaluators.Create(problem, dims, options ?? new EvaluatorOptions { Backend = BackendKind.Cpu });
+        double setup = clock.Elapsed.TotalSeconds;
+        var h = new HessianOperator(evaluator, layers);
+        LanczosResult? result = null;
+        var run = Timing.Measure(() => result = Lanczos.Extremes(h, 1, tolerance, seed: seed, lowest: false), repeats, warmupSeconds: 1.0, minSampleSeconds: 0);
+        var v = Lanczos.RandomVector(new Random(seed), h.Dimension);
+        var hv = new double[h.Dimension];
+        var product = Timing.Measure(() => h.Apply(v, hv), repeats, warmupSeconds: 0.2);
+        return new HessianBenchmarkResult(evaluator.Backend, evaluator.Path, dim, depth, count, h.Dimension, result!.LambdaMax, result.TopResiduals[0],
+            tolerance, result.Matvecs, run.MedianSeconds, run.MinSeconds, setup, product.MedianSeconds);
+    }
+}
