@@ -13,6 +13,8 @@ public static class ClaimCatalog
         new C4Recovery(),
         new C5ImplicitFlatness(),
         new C6Depth(),
+        new C7Stability(),
+        new C8CompletionWithoutRip(),
     ];
 
     /// <summary>"all" or a comma-separated list of ids (case-insensitive), e.g. "C1,C4".</summary>
