@@ -10,6 +10,7 @@ internal static class BenchCommand
         command.Subcommands.Add(BenchGemmCommand.Create());
         command.Subcommands.Add(BenchObjectiveCommand.Create());
         command.Subcommands.Add(BenchHessianCommand.Create());
+        command.Subcommands.Add(BenchEstimatorsCommand.Create());
         foreach (var gpu in BenchGpuCommands.Create()) command.Subcommands.Add(gpu);
         return command;
     }
