@@ -48,7 +48,7 @@ public class EvalMetricsTests
     [Fact]
     public void ScaledFullBasisGivesTraceExactlyTwiceG()
     {
-        // SPEC 4: for {sqrt(d_0 d_L) e_a e_b^T} delta = 0, so tr H = 2G at every point.
+        // docs/MATH.md section 4: for {sqrt(d_0 d_L) e_a e_b^T} delta = 0, so tr H = 2G at every point.
         var data = new SolverTestData(11);
         var problem = data.WithRandomLabels(SolverTestData.Materialise(SolverTestData.ScaledBasisCompletion(3, 4)));
         var m = Compute(problem, data.Layers([4, 5, 2, 3]));

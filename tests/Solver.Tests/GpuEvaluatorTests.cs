@@ -45,7 +45,7 @@ public sealed class GpuEvaluatorTests(GpuFixture fixture)
             .ToArray();
     }
 
-    // ------------------------------------------------------------ float64 oracle (SPEC sections 1-2)
+    // ------------------------------------------------------------ float64 oracle (docs/MATH.md sections 1-2)
 
     private static Matrix<double> Mul(Matrix<double> a, Matrix<double> b, Op opA = Op.None, Op opB = Op.None) => Gemm.Multiply(a, b, opA, opB);
 

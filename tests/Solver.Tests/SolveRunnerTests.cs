@@ -9,7 +9,7 @@ namespace Flatness.Tests;
 
 public class SolveRunnerTests
 {
-    /// <summary>SPEC section 5, claim 4, at the documented size: Gaussian sensing, d_0 = d_L = 20, rank 2, n = 240.</summary>
+    /// <summary>docs/MATH.md section 5, claim 4, at the documented size: Gaussian sensing, d_0 = d_L = 20, rank 2, n = 240.</summary>
     private static readonly ProblemSpec Paper = new(ProblemKind.Gaussian, 20, 20, 2, 240, Seed: 1);
 
     [Theory]

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace Flatness.Tests;
 
-/// <summary>SPEC section 4: G, F, the flattest and balanced factorisations and the weight-decay minimum.</summary>
+/// <summary>docs/MATH.md section 4: G, F, the flattest and balanced factorisations and the weight-decay minimum.</summary>
 public class TheoryTests(ITestOutputHelper output)
 {
     /// <summary>G computed from its definition with the tests' own products.</summary>

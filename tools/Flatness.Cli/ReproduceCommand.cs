@@ -29,7 +29,7 @@ internal static class ReproduceCommand
         var jobs = new Option<int?>("--jobs") { Description = "Cells computed in parallel (default: number of cores)" };
         var json = new Option<bool>("--json") { Description = "Print summary.json (or the shard's progress) as one JSON object" };
 
-        var command = new Command("reproduce", "Run the paper's claims (SPEC section 5) as experiments with verdicts, CSVs and figures")
+        var command = new Command("reproduce", "Run the paper's claims (docs/MATH.md section 5) as experiments with verdicts, CSVs and figures")
         {
             claim, quick, mode, outDir, seeds, precision, backend, shard, jobs, json,
         };

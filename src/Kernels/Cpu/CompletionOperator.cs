@@ -4,7 +4,7 @@ using System.Numerics;
 namespace Flatness.Kernels.Cpu;
 
 /// <summary>
-/// Matrix-completion measurements A_i = s e_{r_i} e_{c_i}^T (SPEC section 3), never materialised: the forward map is
+/// Matrix-completion measurements A_i = s e_{r_i} e_{c_i}^T (docs/MATH.md section 3), never materialised: the forward map is
 /// a gather, its adjoint a scatter, and S(H) = (s^2/n) sum_i H[c_i,c_i] e_{r_i} e_{r_i}^T and
 /// S*(G) = (s^2/n) sum_i G[r_i,r_i] e_{c_i} e_{c_i}^T are diagonal, so only diagonals go in and out.
 /// All cost O(n). Indices out of range fail on the span bounds checks.

@@ -3,7 +3,7 @@ using System.Numerics;
 namespace Flatness.Kernels.Cpu;
 
 /// <summary>
-/// The sandwich operators of SPEC section 2 on dense measurements held in a <see cref="SideLayout"/> (the direct
+/// The sandwich operators of docs/MATH.md section 2 on dense measurements held in a <see cref="SideLayout"/> (the direct
 /// path): S(H) = (1/n) sum_i A_i H A_i^T (d_L x d_L) and S*(G) = (1/n) sum_i A_i^T G A_i (d_0 x d_0), as two
 /// large GEMMs per chunk of measurements, never one small GEMM per measurement.
 /// <para>

@@ -7,7 +7,7 @@ using System.Runtime.Intrinsics;
 namespace Flatness.Kernels.Cpu;
 
 /// <summary>
-/// Storage of the measurement Gram operator K[(a,c),(b,e)] = (1/n) sum_i A_i[a,b] A_i[c,e] (SPEC section 3).
+/// Storage of the measurement Gram operator K[(a,c),(b,e)] = (1/n) sum_i A_i[a,b] A_i[c,e] (docs/MATH.md section 3).
 /// Row (a, c) of K, read as a d_0 x d_0 matrix C_ac[b, e], is also block (a, c) of M = (1/n) X^T X, X the n x (d_L d_0)
 /// matrix of rows vec(A_i); C_ca = C_ac^T, so only the blocks a &lt;= c are kept, each contiguous, in the order
 /// (0,0), (0,1), .., (0,d_L-1), (1,1), .., (d_L-1,d_L-1): d_L (d_L + 1) / 2 blocks of d_0^2 values.
@@ -38,7 +38,7 @@ public readonly record struct GramLayout
 }
 
 /// <summary>
-/// The Gram path (SPEC section 3): K is built once from the measurements, in O(n d_L^2 d_0^2); afterwards
+/// The Gram path (docs/MATH.md section 3): K is built once from the measurements, in O(n d_L^2 d_0^2); afterwards
 /// S, S* and the loss cost O(d_L^2 d_0^2) per evaluation, independent of n.
 /// <para>
 /// Build: for each output row a, one GEMM C_{a,a..d_L-1} = (1/n) X[:, a-th d_0 columns]^T X[:, from the a-th d_0 columns]

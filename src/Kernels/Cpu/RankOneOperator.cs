@@ -5,7 +5,7 @@ using System.Numerics.Tensors;
 namespace Flatness.Kernels.Cpu;
 
 /// <summary>
-/// Rank-one measurements A_i = u_i v_i^T (SPEC section 3), never materialised; U is n x d_L and V is n x d_0,
+/// Rank-one measurements A_i = u_i v_i^T (docs/MATH.md section 3), never materialised; U is n x d_L and V is n x d_0,
 /// row-major (row i is u_i, v_i). Everything is a GEMM over all measurements plus row reductions:
 /// f_i = u_i^T E v_i = &lt;u_i, (V E^T)_i&gt;; sum_i w_i A_i = U^T diag(w) V;
 /// S(H) = (1/n) U^T diag(h) U with h_i = v_i^T H v_i = &lt;(V H)_i, v_i&gt;, and S*(G) alike with U and V swapped.

@@ -82,9 +82,9 @@ public sealed class ReferenceChains
         EndToEnd = ReferenceBlas.Multiply(layers[depth - 1], _prefix[depth - 1]);
     }
 
-    /// <summary>Q_j = W_{j-1:1}, 1-based j as in the SPEC.</summary>
+    /// <summary>Q_j = W_{j-1:1}, 1-based j as in docs/MATH.md section 1.</summary>
     public Matrix<double> Prefix(int j) => _prefix[j - 1];
-    /// <summary>P_j = W_{L:j+1}, 1-based j as in the SPEC.</summary>
+    /// <summary>P_j = W_{L:j+1}, 1-based j as in docs/MATH.md section 1.</summary>
     public Matrix<double> Suffix(int j) => _suffix[j - 1];
     /// <summary>E = W_{L:1}.</summary>
     public Matrix<double> EndToEnd { get; }

@@ -20,7 +20,7 @@ public sealed class Evaluation
 {
     /// <summary>L(W) = (1/n) sum_i (f_i - b_i)^2.</summary>
     public double Loss { get; init; } = double.NaN;
-    /// <summary>tr H(W), exact (SPEC section 2).</summary>
+    /// <summary>tr H(W), exact (docs/MATH.md section 2).</summary>
     public double Trace { get; init; } = double.NaN;
     /// <summary>The trace of each layer's Hessian block, 2 &lt;G_j, S(H_j)&gt; (index 0 is W_1); they sum to <see cref="Trace"/>.</summary>
     public double[]? LayerTraces { get; init; }
@@ -51,7 +51,7 @@ public interface IEvaluator : IDisposable
 
     /// <summary>
     /// The exact Hessian-vector product H V of the loss at <paramref name="layers"/> in direction
-    /// <paramref name="direction"/> (V_1..V_L, the layers' shapes), Gauss-Newton and residual parts (SPEC section 6).
+    /// <paramref name="direction"/> (V_1..V_L, the layers' shapes), Gauss-Newton and residual parts (docs/MATH.md section 6).
     /// </summary>
     Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction);
 }

@@ -2,7 +2,7 @@ using Flatness.Solver.Experiments.Claims;
 
 namespace Flatness.Solver.Experiments;
 
-/// <summary>The claims of SPEC section 5, in order.</summary>
+/// <summary>The claims of docs/MATH.md section 5, in order.</summary>
 public static class ClaimCatalog
 {
     public static IReadOnlyList<Claim> All { get; } =

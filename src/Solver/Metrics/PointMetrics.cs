@@ -10,7 +10,7 @@ namespace Flatness.Solver.Metrics;
 
 /// <summary>
 /// Everything worth reporting about one point W of a problem: loss, exact trace of the Hessian, the objective
-/// loss + lambda tr H, the idealised flatness G(W) and the bound F(E) at this depth (SPEC section 4), norms of the
+/// loss + lambda tr H, the idealised flatness G(W) and the bound F(E) at this depth (docs/MATH.md section 4), norms of the
 /// end-to-end matrix E = W_L ... W_1, and, when the ground truth is known, the relative error.
 /// </summary>
 public sealed record PointMetrics

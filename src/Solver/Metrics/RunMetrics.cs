@@ -23,7 +23,7 @@ public static class RunMetrics
 
     /// <summary>
     /// Metrics of an end-to-end matrix E (the convex baselines) for a model of shape <paramref name="dims"/>: those of the
-    /// flattest factorisation of E (SPEC section 4, where G = F(E)) when every hidden width is at least rank E.
+    /// flattest factorisation of E (docs/MATH.md section 4, where G = F(E)) when every hidden width is at least rank E.
     /// Otherwise (or at depth 1 with d's that do not match) only what E alone defines: loss, F(E) at this depth, norms,
     /// effective rank and relative error, with trace, G and tr H / 2G NaN.
     /// </summary>

@@ -3,7 +3,7 @@ using Flatness.Kernels.Tensors;
 
 namespace Flatness.Solver.Problems;
 
-/// <summary>The synthetic problem families of SPEC section 5.</summary>
+/// <summary>The synthetic problem families of docs/MATH.md section 5.</summary>
 public enum ProblemKind
 {
     /// <summary>A_i with i.i.d. N(0, 1) entries: E&lt;A, M&gt;^2 = ||M||_F^2.</summary>

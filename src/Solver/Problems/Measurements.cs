@@ -6,7 +6,7 @@ public enum MeasurementKind { Dense, Completion, RankOne }
 
 /// <summary>
 /// A linear measurement operator M -> (&lt;A_i, M&gt;)_i on d_L x d_0 matrices, with the sandwich operators of
-/// SPEC section 2. These are the plain float64 (reference) implementations; fast backends read the raw data.
+/// docs/MATH.md section 2. These are the plain float64 (reference) implementations; fast backends read the raw data.
 /// </summary>
 public abstract class Measurements
 {

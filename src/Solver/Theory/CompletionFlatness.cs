@@ -5,7 +5,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Theory;
 
 /// <summary>
-/// Matrix completion at depth 2, where no RIP holds (SPEC section 6): with p_a, q_b the observation counts of row a and
+/// Matrix completion at depth 2, where no RIP holds (docs/MATH.md section 6): with p_a, q_b the observation counts of row a and
 /// column b and s the scale, tr H = (2 s^2 / n) (||D_p^{1/2} W_2||_F^2 + ||W_1 D_q^{1/2}||_F^2), and by AM-GM with
 /// ||X Y||_* &lt;= (||X||_F^2 + ||Y||_F^2) / 2 the minimum over W_2 W_1 = M is (4 s^2 / n) ||D_p^{1/2} M D_q^{1/2}||_*
 /// when every p_a, q_b &gt; 0: a weighted trace norm, not the nuclear norm.

@@ -6,7 +6,7 @@ using Flatness.Solver.Problems;
 
 namespace Flatness.Solver.Theory;
 
-/// <summary>SPEC section 4: idealised flatness G, its minimum F over factorisations, and the constructions.</summary>
+/// <summary>docs/MATH.md section 4: idealised flatness G, its minimum F over factorisations, and the constructions.</summary>
 public static class FlatnessTheory
 {
     /// <summary>G(W) = sum_j ||P_j||_F^2 ||Q_j||_F^2.</summary>
@@ -34,7 +34,7 @@ public static class FlatnessTheory
 
     /// <summary>The flattest factorisation of M for dims [d_0..d_L] (d_0, d_L must match M; hidden widths &gt;= rank M).</summary>
     /// <remarks>
-    /// SPEC section 4: with M = U S V^T of rank r, s = ||M||_*, T = (d_0 d_L)^{1/L} s^{2(L-1)/L},
+    /// docs/MATH.md section 4: with M = U S V^T of rank r, s = ||M||_*, T = (d_0 d_L)^{1/L} s^{2(L-1)/L},
     /// a_1^2 = T/(s d_0), a_j^2 = a_{j-1}^2 T/s^2, and R_k the first r columns of I_{d_k}:
     /// W_1 = R_1 S^{1/2} V^T / a_1, W_k = (a_{k-1}/a_k) R_k R_{k-1}^T, W_L = a_{L-1} U S^{1/2} R_{L-1}^T.
     /// Every term of G then equals T, so G = F(M). The rank counts singular values above the round-off level

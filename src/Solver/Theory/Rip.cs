@@ -17,7 +17,7 @@ public sealed record RipEstimate(double Lower, double Upper)
 }
 
 /// <summary>
-/// Estimates the rank-one RIP extremes of a measurement operator (SPEC section 4).
+/// Estimates the rank-one RIP extremes of a measurement operator (docs/MATH.md section 4).
 /// q(u, v) = (1/n) sum_i (u^T A_i v)^2 is, for fixed v, the quadratic form of S(v v^T) in u and, for fixed u, that
 /// of S*(u u^T) in v. Alternating between the two and taking at each half step the extreme eigenvector of the
 /// partial form is a monotone ascent (for the maximum: alternating power iteration solved exactly) or descent

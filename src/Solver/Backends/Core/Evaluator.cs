@@ -6,7 +6,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Backends.Core;
 
 /// <summary>
-/// The evaluation mathematics, written once for every device and path (SPEC sections 1-2; docs/DESIGN.md, "Notation").
+/// The evaluation mathematics, written once for every device and path (docs/MATH.md sections 1-2; docs/DESIGN.md, "Notation").
 /// <para><b>Notation and index rule</b> (the same in code, comments and docs). Layers W_j (d_j x d_{j-1}), j = 1..L;
 /// W_{k:j} = W_k ... W_j; P_j = W_{L:j+1} (d_L x d_j), Q_j = W_{j-1:1} (d_{j-1} x d_0), so P_L = I, Q_1 = I and
 /// E = P_j W_j Q_j = Q_{L+1}; G_j = P_j P_j^T, H_j = Q_j^T Q_j; Z = (2/n) sum_i r_i A_i. Inside the core every

@@ -5,7 +5,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Backends;
 
 /// <summary>
-/// The float64 reference backend: SPEC sections 1 and 2 written as plainly as possible, through the measurement
+/// The float64 reference backend: docs/MATH.md sections 1 and 2 written as plainly as possible, through the measurement
 /// operators' own forward, adjoint, S and S*. Every other evaluator is checked against this one.
 /// </summary>
 public sealed class ReferenceEvaluator(SensingProblem problem) : IEvaluator
@@ -109,7 +109,7 @@ public sealed class ReferenceEvaluator(SensingProblem problem) : IEvaluator
     }
 
     /// <summary>
-    /// H V written as plainly as possible (SPEC section 6): with W_{k:j} formed explicitly,
+    /// H V written as plainly as possible (docs/MATH.md section 6): with W_{k:j} formed explicitly,
     /// (H V)_k = dP_k^T Z Q_k^T + P_k^T dZ Q_k^T + P_k^T Z dQ_k^T, dP_k = sum_{j&gt;k} W_{L:j+1} V_j W_{j-1:k+1},
     /// dQ_k = sum_{j&lt;k} W_{k-1:j+1} V_j W_{j-1:1}, dE = sum_j P_j V_j Q_j, dZ = (2/n) sum_i &lt;A_i, dE&gt; A_i. O(L^2) products.
     /// </summary>

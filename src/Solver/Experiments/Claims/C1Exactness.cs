@@ -6,7 +6,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Experiments.Claims;
 
 /// <summary>
-/// C1: the closed-form trace of the Hessian (SPEC section 2) equals the sum of the Hessian diagonal, and its gradient
+/// C1: the closed-form trace of the Hessian (docs/MATH.md section 2) equals the sum of the Hessian diagonal, and its gradient
 /// equals the derivative of the trace, at random points (not minima), for every measurement type and depths 1-4.
 /// The reference values are central differences: of the analytic loss gradient (each diagonal entry of the Hessian)
 /// and of the trace itself (each entry of its gradient). Because every f_i is linear in each parameter separately,

@@ -8,7 +8,7 @@ using Flatness.Solver.Theory;
 namespace Flatness.Solver.Experiments.Claims;
 
 /// <summary>
-/// C2: the RIP sandwich 2(1 - delta) G &lt;= tr H &lt;= 2(1 + delta) G (SPEC section 4) for Gaussian sensing at several
+/// C2: the RIP sandwich 2(1 - delta) G &lt;= tr H &lt;= 2(1 + delta) G (docs/MATH.md section 4) for Gaussian sensing at several
 /// n, with delta the measured rank-one RIP constant of the drawn operator (<see cref="Rip.Estimate"/>), at random
 /// points of depths 2-4 and at trained points (gradient descent from a small initialisation, and the flattest
 /// interpolant by penalty continuation). The ratio tr H / (2G) is a weighted mean of the rank-one form

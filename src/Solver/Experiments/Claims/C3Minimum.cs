@@ -10,7 +10,7 @@ namespace Flatness.Solver.Experiments.Claims;
 
 /// <summary>
 /// C3: the least flatness over the factorisations of a fixed M is F(M) = L (d_0 d_L)^{1/L} ||M||_*^{2(L-1)/L}
-/// (SPEC section 4). With the scaled full basis (RIP constant 0) the loss is ||E - M||_F^2 and tr H = 2G exactly,
+/// (docs/MATH.md section 4). With the scaled full basis (RIP constant 0) the loss is ||E - M||_F^2 and tr H = 2G exactly,
 /// so penalty continuation (min tr H + mu L with L-BFGS, mu growing) minimises tr H over the factorisations of M.
 /// Descent over the hidden-layer changes of basis (<see cref="FibreDescent"/>) minimises it with E held fixed exactly.
 /// Both should reach 2F(M), from a random start, the balanced factorisation or a random factorisation of M; the flattest factorisation
@@ -34,7 +34,7 @@ public sealed class C3Minimum : Claim
                     yield return new ResultRow().Set("d0", d0).Set("dL", dl).Set("rank", rank).Set("depth", depth);
     }
 
-    /// <summary>G_bal / F for a rank-one M (SPEC section 4).</summary>
+    /// <summary>G_bal / F for a rank-one M (docs/MATH.md section 4).</summary>
     public static double BalancedRatioRankOne(int d0, int dl, int depth) =>
         (d0 + dl + depth - 2) / (depth * Math.Pow((double)d0 * dl, 1.0 / depth));
 

@@ -11,7 +11,7 @@ namespace Flatness.Solver.Experiments.Claims;
 
 /// <summary>
 /// C6: what each regulariser induces on the end-to-end matrix at depths 2-4. On the scaled full basis the loss is
-/// ||E - Y||_F^2 and tr H = 2G exactly, so (SPEC section 4)
+/// ||E - Y||_F^2 and tr H = 2G exactly, so (docs/MATH.md section 4)
 ///   min_W L + lambda tr H  = min_E ||E - Y||^2 + 2 lambda F(E),  F(E) = L (d_0 d_L)^{1/L} ||E||_*^{2(L-1)/L}:
 ///     a function of the nuclear norm, so E = Y with every singular value shrunk by the same amount (soft threshold);
 ///   min_W L + mu sum_j ||W_j||_F^2 = min_E ||E - Y||^2 + mu L sum_i s_i^{2/L}  (the Schatten-2/L quasi-norm):

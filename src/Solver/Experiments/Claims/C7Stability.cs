@@ -9,7 +9,7 @@ namespace Flatness.Solver.Experiments.Claims;
 
 /// <summary>
 /// C7 (beyond the paper): stability and flatness. Gradient descent W &lt;- W - eta grad L can settle at a minimum only if
-/// lambda_max(H) &lt;= 2 / eta there (SPEC section 6). From a small balanced initialisation on Gaussian sensing, at step
+/// lambda_max(H) &lt;= 2 / eta there (docs/MATH.md section 6). From a small balanced initialisation on Gaussian sensing, at step
 /// sizes eta = c * 2 / lambda_flat (lambda_flat the sharpness of the flattest interpolant of M*, c from 0.1 to 2),
 /// the sharpness is tracked exactly (Lanczos on the exact Hessian-vector product, warm-started) over training: it rises
 /// from near zero (progressive sharpening) and every run that converges at its step size ends below 2 / eta, so larger
