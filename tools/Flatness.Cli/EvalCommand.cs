@@ -42,6 +42,7 @@ internal static class EvalCommand
             foreach (var input in new[] { problemPath, layersPath })
                 if (Path.GetFullPath(gradOut) == Path.GetFullPath(input))
                     throw new ArgumentException($"--grad-out {gradOut} would overwrite the input file {input}");
+        if (gradOut is not null) Solver.IO.AtomicFile.RequireWritable(gradOut);
 
         var problem = ProblemFiles.LoadProblem(problemPath);
         var layers = ProblemFiles.LoadLayers(layersPath, problem);

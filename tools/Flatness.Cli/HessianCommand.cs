@@ -78,6 +78,8 @@ internal static class HessianCommand
             foreach (var input in new[] { problemPath, layersPath, hvpPath })
                 if (output is not null && input is not null && Path.GetFullPath(output) == Path.GetFullPath(input))
                     throw new ArgumentException($"{output} would overwrite the input file {input}");
+        foreach (var output in new[] { hvpOut, plot, csv })
+            if (output is not null) AtomicFile.RequireWritable(output);
 
         var problem = ProblemFiles.LoadProblem(problemPath);
         var layers = ProblemFiles.LoadLayers(layersPath, problem);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Flatness.Solver.Backends;
+using Flatness.Solver.IO;
 using System.Globalization;
 using Flatness.Solver.Model;
 using Flatness.Solver.Optimizers;
@@ -148,6 +149,7 @@ internal static class SolveCommand
             foreach (var input in new[] { request.ProblemFile, request.InitFile })
                 if (input is not null && Path.GetFullPath(output) == Path.GetFullPath(input))
                     throw new ArgumentException($"--out {output} would overwrite the input file {input}");
+        if (output is not null) AtomicFile.RequireWritable(output); // before the work, not after it
 
         SolveResult result;
         if (!json && !Console.IsOutputRedirected) result = RunWithProgress(request);

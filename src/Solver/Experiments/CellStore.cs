@@ -45,12 +45,8 @@ public sealed class CellStore
 
     public static void WriteAtomically(string path, string text) => WriteAtomically(path, Encoding.UTF8.GetBytes(text));
 
-    /// <summary>Whether a file is a writer's temporary (".NAME.GUID.tmp"), not a finished result.</summary>
-    public static bool IsTemporary(string path)
-    {
-        string name = Path.GetFileName(path);
-        return name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal);
-    }
+    /// <summary>Whether a file is a writer's temporary, not a finished result.</summary>
+    public static bool IsTemporary(string path) => AtomicFile.IsTemporary(path);
 
     public void Write(CellResult result)
     {

@@ -299,6 +299,8 @@ public static class ProblemFiles
     public static IReadOnlyList<NpyArray> ReadArrays(string path)
     {
         if (Directory.Exists(path)) throw new ProblemFileException(path, null, "is a directory, not an .npz file");
+        if (IO.FileKind.Of(path) == IO.FileKindValue.Special)
+            throw new ProblemFileException(path, null, "is not a regular file (a pipe, a device or a socket); give an .npz file");
         try
         {
             return Npz.ReadFile(path);

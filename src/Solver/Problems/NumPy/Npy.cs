@@ -75,6 +75,15 @@ public static class Npy
 
         long count = 1;
         foreach (int s in shape) count *= s; // bounded by ParseHeader
+        // Never allocate from a header alone: the declared data must be what the stream holds.
+        if (stream.CanSeek)
+        {
+            long present = stream.Length - stream.Position, declared = count * dtype.ItemSize();
+            if (present != declared)
+                throw Bad(present < declared
+                    ? $"truncated data: {count} {dtype.Descr()} values need {declared} bytes, {present} present"
+                    : $"{present - declared} unexpected byte(s) after the data: {count} {dtype.Descr()} values need {declared} bytes, {present} follow the header");
+        }
         return dtype.IsFloat()
             ? NpyArray.Float(name, shape, ReadFloats(stream, dtype, count, Bad), dtype)
             : NpyArray.Integer(name, shape, ReadIntegers(stream, dtype, count, Bad), dtype);
@@ -147,11 +156,7 @@ public static class Npy
         return what.Length > 0 ? $"{what} (dtype '{descr}'); {supported}" : $"unsupported dtype '{descr}'; {supported}";
     }
 
-    private static string Excerpt(string header)
-    {
-        string t = header.Trim();
-        return t.Length <= 120 ? t : t[..117] + "...";
-    }
+    private static string Excerpt(string header) => NpyText.Shown(header.Trim());
 
     private static double[] ReadFloats(Stream stream, NpyDType dtype, long count, Func<string, Exception?, NpyFormatException> bad)
     {

@@ -31,44 +31,24 @@ public static class Npz
         if (got < 4 || start[0] != (byte)'P' || start[1] != (byte)'K')
             throw new NpyFormatException(file, null, "not an .npz archive (not a zip file)");
         stream.Seek(0, SeekOrigin.Begin);
+        if (stream.Length > Array.MaxLength)
+            throw new NpyFormatException(file, null, $"archive of {stream.Length} bytes is larger than this reader holds ({Array.MaxLength})");
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
 
-        ZipArchive zip;
-        try
+        var arrays = new List<NpyArray>();
+        foreach (var entry in ZipReader.Read(bytes, file, MaxEntryBytes))
         {
-            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            if (!entry.Name.EndsWith(".npy", StringComparison.Ordinal) || entry.Name.Length == 4)
+                throw new NpyFormatException(file, NpyText.Shown(entry.Name), "entry is not a NAME.npy array");
+            string name = entry.Name[..^4];
+            arrays.Add(Npy.Read(new MemoryStream(entry.Data, writable: false), file, NpyText.Shown(name)));
         }
-        catch (InvalidDataException e)
-        {
-            throw new NpyFormatException(file, null, $"not a readable zip archive, perhaps truncated ({e.Message})", e);
-        }
-
-        using (zip)
-        {
-            var arrays = new List<NpyArray>(zip.Entries.Count);
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var entry in zip.Entries)
-            {
-                if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal) || entry.FullName.Length == 4)
-                    throw new NpyFormatException(file, entry.FullName, "entry is not a NAME.npy array");
-                string name = entry.FullName[..^4];
-                if (!names.Add(name)) throw new NpyFormatException(file, name, "array appears twice in the archive");
-                try
-                {
-                    using var data = entry.Open();
-                    arrays.Add(Npy.Read(data, file, name));
-                }
-                catch (NpyFormatException)
-                {
-                    throw;
-                }
-                catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException)
-                {
-                    throw new NpyFormatException(file, name, $"corrupt zip entry ({e.Message})", e);
-                }
-            }
-            return arrays;
-        }
+        return arrays;
     }
+
+    /// <summary>The largest entry read into memory: one array, and at most half the memory this process may use.</summary>
+    private static long MaxEntryBytes => Math.Min(Array.MaxLength, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
 
     /// <summary>
     /// Writes the arrays as an .npz archive, atomically (temporary name, then rename). Names must be unique and
