@@ -184,7 +184,7 @@ public class EvalCommandTests : IDisposable
     public void GradOutIntoAMissingDirectory()
     {
         var g = _dir.File("no-such-dir/G.npz");
-        AssertBadInput($"{g}: cannot write", "eval", "--problem", Problem, "--layers", Layers, "--grad-out", g, "--json");
+        AssertBadInput($"cannot write {g}: the directory", "eval", "--problem", Problem, "--layers", Layers, "--grad-out", g, "--json");
         Assert.False(Directory.Exists(_dir.File("no-such-dir")));
     }
 

@@ -46,7 +46,7 @@ public static class AtomicFile
         if (new FileInfo(full).LinkTarget is not null)
             full = new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
         string directory = Path.GetDirectoryName(full) ?? throw new IOException($"cannot write {path}: it has no parent directory");
-        if (!Directory.Exists(directory)) throw new IOException($"cannot write {path}: the directory {directory} does not exist");
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"cannot write {path}: the directory {directory} does not exist");
         var kind = FileKind.Of(full);
         if (kind is FileKindValue.Directory or FileKindValue.Special)
             throw new IOException($"cannot write {path}: it is {FileKind.Describe(kind)}, not a file to replace");
