@@ -1,3 +1,4 @@
+using Flatness.Solver;
 using CliProcess = Flatness.Cli.Cli;
 using Flatness.Solver.Backends;
 

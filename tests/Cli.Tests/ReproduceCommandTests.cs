@@ -136,3 +136,16 @@ public sealed class ReproduceCommandTests : IDisposable
         Assert.Equal(2, Run("merge", Dir("s0"), "--out", Dir("m")));
     }
 }
+
+[Collection("Console")]
+public sealed class ClaimSelectionTests
+{
+    [Fact]
+    public void AnEmptyClaimListIsAnErrorNotAll()
+    {
+        var (code, _, stderr) = CliRunner.Run("reproduce", "--claim", "", "--mode", "tiny", "--out", Path.Combine(Path.GetTempPath(), "flatness-none"));
+        Assert.Equal(2, code);
+        Assert.StartsWith("flatness: --claim '' names no claim", stderr);
+        Assert.False(Directory.Exists(Path.Combine(Path.GetTempPath(), "flatness-none")));
+    }
+}

@@ -1,3 +1,4 @@
+using Flatness.Solver;
 using Flatness.Kernels.Gpu;
 using Flatness.Solver.Backends;
 using Flatness.Solver.Problems;

@@ -170,3 +170,18 @@ public class GeneratorTests
         Assert.Contains("scale", Assert.ThrowsAny<ArgumentException>(() => Generators.Completion(4, 4, 1, 5, scale: 0)).Message);
     }
 }
+
+public sealed class ProblemSizeTests
+{
+    [Theory]
+    [InlineData(ProblemKind.Gaussian, 3000, 5000, "needs an array of 4.5E+10 values")]
+    [InlineData(ProblemKind.Completion, 100000, 1000, "needs an array of 1E+10 values")]
+    [InlineData(ProblemKind.RankOne, 100, 100000000, "a rank-one problem")]
+    public void TooLargeProblemsAreRefusedBeforeAnythingIsDrawn(ProblemKind kind, int d, int n, string fragment)
+    {
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var e = Assert.Throws<Flatness.Solver.ProblemTooLargeException>(() => Generators.Generate(new ProblemSpec(kind, d, d, 2, n)));
+        Assert.Contains(fragment, e.Message);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 1_000_000);
+    }
+}

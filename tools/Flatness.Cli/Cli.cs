@@ -1,3 +1,4 @@
+using Flatness.Solver;
 using System.CommandLine;
 using Flatness.Solver.Backends;
 

@@ -17,12 +17,14 @@ public static class ClaimCatalog
         new C8CompletionWithoutRip(),
     ];
 
-    /// <summary>"all" or a comma-separated list of ids (case-insensitive), e.g. "C1,C4".</summary>
+    /// <summary>"all" (or null) or a comma-separated list of ids (case-insensitive), e.g. "C1,C4"; an empty list is an error.</summary>
     public static IReadOnlyList<Claim> Resolve(string? selection, IReadOnlyList<Claim>? available = null)
     {
         available ??= All;
-        if (string.IsNullOrWhiteSpace(selection) || selection.Trim().Equals("all", StringComparison.OrdinalIgnoreCase))
+        if (selection is null || selection.Trim().Equals("all", StringComparison.OrdinalIgnoreCase))
             return available;
+        if (string.IsNullOrWhiteSpace(selection.Replace(",", "")))
+            throw new ArgumentException($"--claim '{selection}' names no claim (known: {string.Join(", ", available.Select(c => c.Id))}, or all)");
         var chosen = new List<Claim>();
         foreach (var part in selection.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -1,3 +1,4 @@
+using Flatness.Solver;
 using Flatness.Solver.Randomness;
 using Flatness.Kernels.Tensors;
 
@@ -46,6 +47,7 @@ public static class Generators
         if (spec.Scale is not null && spec.Kind != ProblemKind.Completion)
             throw new ArgumentException($"a scale applies only to completion problems, not to {spec.Kind}", nameof(spec));
 
+        RequireFits(spec);
         var rng = new NormalSampler(spec.Seed);
         var truth = LowRank(spec.OutputDim, spec.InputDim, spec.Rank, rng);
         Measurements measurements = spec.Kind switch
@@ -204,6 +206,32 @@ public static class Generators
             order.Add(pick);
         }
         return order;
+    }
+
+    /// <summary>
+    /// Refuses, before anything is drawn, a problem whose arrays would not fit one .NET array or half of the memory this
+    /// process may use: M* (d_L x d_0) and the measurements (n d_L d_0 values when dense, n (d_L + d_0) rank-one).
+    /// </summary>
+    private static void RequireFits(ProblemSpec spec)
+    {
+        double cells = (double)spec.OutputDim * spec.InputDim;
+        double values = spec.Kind switch
+        {
+            ProblemKind.Gaussian => spec.Count * cells,
+            ProblemKind.RankOne => (double)spec.Count * (spec.OutputDim + spec.InputDim),
+            ProblemKind.Basis => cells * cells,
+            _ => 3.0 * spec.Count,
+        };
+        // The largest single array: M*, the stacked dense A_i, or (structured) one index or vector array.
+        double largest = Math.Max(cells, spec.Kind is ProblemKind.Gaussian or ProblemKind.Basis ? values : spec.Count * (double)Math.Max(spec.OutputDim, 1));
+        double bytes = (cells + values) * sizeof(double);
+        double available = 0.5 * GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        string kind = spec.Kind switch { ProblemKind.RankOne => "rank-one", ProblemKind.BasisCompletion => "basis completion", var k => k.ToString().ToLowerInvariant() };
+        string what = $"a {kind} problem with d_L x d_0 = {spec.OutputDim} x {spec.InputDim} and n = {spec.Count}";
+        if (largest > Array.MaxLength)
+            throw new ProblemTooLargeException($"{what} needs an array of {largest:G3} values; one array holds at most {Array.MaxLength:G3}");
+        if (bytes > available)
+            throw new ProblemTooLargeException($"{what} needs {bytes / 1e9:G3} GB; this process may use about {available / 1e9:G3} GB (half of what is available)");
     }
 
     private static void Validate(int inputDim, int outputDim, int rank, int count, double noise)

@@ -1,3 +1,4 @@
+using Flatness.Solver;
 using System.Globalization;
 using Flatness.Kernels.Gpu;
 using Flatness.Solver.Backends.Core;
@@ -42,9 +43,6 @@ public sealed record Candidate(BackendKind Backend, string Device, EvaluationPat
 
 /// <summary>What the selector picked and why (<see cref="Reason"/>), with every candidate it weighed.</summary>
 public sealed record Choice(BackendKind Backend, EvaluationPath Path, Precision Precision, string Reason, IReadOnlyList<Candidate> Candidates);
-
-/// <summary>No candidate can hold the problem: the message says what each needs and what the machine has.</summary>
-public sealed class ProblemTooLargeException(string message) : Exception(message);
 
 /// <summary>
 /// Picks device, path and precision from one cost model: every (device, path) that can run the problem in the asked
