@@ -202,6 +202,7 @@ internal static class SolveCommand
         w.Number("seconds", r.Seconds);
         w.WriteString("stop_reason", r.StopReason);
         w.WriteNumber("backoffs", r.Backoffs);
+        if (double.IsFinite(r.FinalLearningRate)) w.Number("final_lr", r.FinalLearningRate);
         w.WriteString("backend", r.Metrics.Backend.Name());
         w.WriteString("path", r.Metrics.Path.Name());
         w.WriteString("precision", r.Metrics.Precision.Name());

@@ -225,6 +225,8 @@ public static class ProblemFiles
         var byIndex = new SortedDictionary<int, NpyArray>();
         foreach (var name in file.Names)
         {
+            // A run file (solve --out) holds W1 .. WL and its metric history: layers are read from it as they are.
+            if (prefix == "W" && name.StartsWith("history_", StringComparison.Ordinal)) continue;
             if (!TryLayerIndex(name, prefix, out int index))
                 throw file.Error(name, $"unexpected array in a {what} file; it holds {prefix}1 .. {prefix}L only (found {file.Listing})");
             byIndex[index] = file[name];

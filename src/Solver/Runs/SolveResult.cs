@@ -27,6 +27,8 @@ public sealed class SolveResult
     /// <summary>Wall-clock seconds of the solve: evaluator set-up, optimisation and final metrics.</summary>
     public required double Seconds { get; init; }
     public required int Backoffs { get; init; }
+    /// <summary>The step size the method ended with (halved once per back-off); NaN for methods without one.</summary>
+    public double FinalLearningRate { get; init; } = double.NaN;
     /// <summary>Why the run stopped ("max-steps", "loss-tolerance", "converged", ...).</summary>
     public required string StopReason { get; init; }
     /// <summary>The evaluator the selector chose, and why.</summary>

@@ -64,6 +64,7 @@ public static class SolveRunner
                 Steps = run.Steps,
                 Seconds = clock.Elapsed.TotalSeconds,
                 Backoffs = run.Backoffs,
+                FinalLearningRate = run.FinalLearningRate,
                 StopReason = ReasonName(run.Reason),
                 Evaluator = choice,
                 Parameters = ParametersOf(OptionsOf(optimizer)),
