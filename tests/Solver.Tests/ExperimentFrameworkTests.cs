@@ -280,3 +280,57 @@ public sealed class ExperimentFrameworkTests : IDisposable
     private static string Describe(ClaimSummary c) =>
         $"{c.Id}|{c.Title}|{c.Passed}|{string.Join(";", c.Numbers.Select(n => $"{n.Key}={n.Value:R}"))}|{c.Reason}|{c.Headline}|{c.Cells}|{c.Rows}|{c.Csv}|{string.Join(";", c.Figures)}";
 }
+
+public sealed class SweepSafetyTests
+{
+    [Fact]
+    public void CellsFromOtherSettingsAreRefusedOrRecomputedNeverMixed()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"flatness-sweep-{Guid.NewGuid():N}");
+        try
+        {
+            var settings = new SweepSettings(ExperimentMode.Tiny);
+            var claims = new[] { ClaimCatalog.Resolve("C8")[0] };
+            var first = new SweepRunner(claims, settings).Run(dir, Shard.All);
+            Assert.NotNull(first.Summary);
+            var store = new CellStore(dir);
+            var cell = store.ReadAll().First();
+            Assert.Equal(CellResult.SettingsOf(settings), cell.Settings);
+            Assert.False(string.IsNullOrEmpty(cell.Version));
+            // A cell that records other settings (left by another kind of sweep) is refused by name ...
+            store.Write(cell with { Settings = "mode quick, 2 seeds, f64" });
+            var e = Assert.Throws<InvalidDataException>(() => new SweepRunner(claims, settings).Run(dir, Shard.All));
+            Assert.Contains(cell.Key, e.Message);
+            Assert.Contains("--force", e.Message);
+            // ... and recomputed with force.
+            var forced = new SweepRunner(claims, settings).Run(dir, Shard.All, force: true);
+            Assert.Equal(1, forced.Computed);
+            Assert.Equal(CellResult.SettingsOf(settings), store.TryRead(cell.Key)!.Settings);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ASecondWriterIsRefusedNamingTheHolder()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"flatness-lock-{Guid.NewGuid():N}");
+        try
+        {
+            var store = new CellStore(dir);
+            using (store.Lock())
+            {
+                // Another handle of the same process stands in for another run (FileShare.None locks it out).
+                var e = Assert.Throws<IOException>(() => new CellStore(dir).Lock(TimeSpan.FromMilliseconds(200)));
+                Assert.Contains("held by another run (pid", e.Message);
+            }
+            using (new CellStore(dir).Lock()) { } // released: the next writer gets it
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -7,7 +7,8 @@ namespace Flatness.Cli;
 
 /// <summary>Options of `flatness reproduce`, after parsing.</summary>
 internal sealed record ReproduceOptions(
-    string Claims, ExperimentMode Mode, string? Out, int? Seeds, Precision Precision, BackendKind Backend, Shard Shard, int Jobs, bool Json)
+    string Claims, ExperimentMode Mode, string? Out, int? Seeds, Precision Precision, BackendKind Backend, Shard Shard, int Jobs, bool Json,
+    bool Force = false)
 {
     public string OutputDirectory => Out ?? Path.Combine("out", "reproduce-" + SweepSettings.ModeToString(Mode));
 }
@@ -28,10 +29,11 @@ internal static class ReproduceCommand
         var shard = new Option<string?>("--shard") { Description = "Run only part k of N (k/N, 0 <= k < N; cell i belongs to part i mod N)" };
         var jobs = new Option<int?>("--jobs") { Description = "Cells computed in parallel (default: number of cores)" };
         var json = new Option<bool>("--json") { Description = "Print summary.json (or the shard's progress) as one JSON object" };
+        var force = new Option<bool>("--force") { Description = "Recompute cells the directory holds from other settings (instead of refusing)" };
 
         var command = new Command("reproduce", "Run the paper's claims (docs/MATH.md section 5) as experiments with verdicts, CSVs and figures")
         {
-            claim, quick, mode, outDir, seeds, precision, backend, shard, jobs, json,
+            claim, quick, mode, outDir, seeds, precision, backend, shard, jobs, json, force,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -48,7 +50,8 @@ internal static class ReproduceCommand
                 parse.GetValue(backend),
                 parse.GetValue(shard) is { } s ? Shard.Parse(s) : Shard.All,
                 parse.GetValue(jobs) ?? Environment.ProcessorCount,
-                parse.GetValue(json));
+                parse.GetValue(json),
+                parse.GetValue(force));
             return Execute(options, AnsiConsole.Console);
         }));
         return command;
@@ -70,8 +73,8 @@ internal static class ReproduceCommand
         try
         {
             result = options.Json || !console.Profile.Capabilities.Interactive
-                ? runner.Run(directory, options.Shard, jobs, options.Json ? null : new LineObserver(console))
-                : RunWithProgress(runner, directory, options.Shard, jobs, console);
+                ? runner.Run(directory, options.Shard, jobs, options.Json ? null : new LineObserver(console), force: options.Force)
+                : RunWithProgress(runner, directory, options.Shard, jobs, console, options.Force);
         }
         catch (ExperimentException e)
         {
@@ -97,7 +100,7 @@ internal static class ReproduceCommand
         return result.Summary is { Passed: false } ? 1 : Cli.Ok;
     }
 
-    private static SweepRunResult RunWithProgress(SweepRunner runner, string directory, Shard shard, int jobs, IAnsiConsole console)
+    private static SweepRunResult RunWithProgress(SweepRunner runner, string directory, Shard shard, int jobs, IAnsiConsole console, bool force)
     {
         SweepRunResult? result = null;
         console.Progress()
@@ -105,7 +108,7 @@ internal static class ReproduceCommand
             .Start(ctx =>
             {
                 var tasks = runner.Claims.ToDictionary(c => c.Id, c => ctx.AddTask($"{c.Id} {c.Title}", autoStart: false));
-                result = runner.Run(directory, shard, jobs, new ProgressObserver(tasks));
+                result = runner.Run(directory, shard, jobs, new ProgressObserver(tasks), force: force);
             });
         return result!;
     }

@@ -7,8 +7,17 @@ namespace Flatness.Solver.Experiments;
 
 /// <summary>The result of one finished cell, as stored in DIR/cells/KEY.json.</summary>
 public sealed record CellResult(
-    string Claim, string Key, ResultRow Parameters, IReadOnlyList<ResultRow> Rows, double Seconds, string Backend)
+    string Claim, string Key, ResultRow Parameters, IReadOnlyList<ResultRow> Rows, double Seconds, string Backend,
+    string Settings = "", string Version = "")
 {
+    /// <summary>What a cell records of the sweep that computed it: mode, seeds and precision.</summary>
+    public static string SettingsOf(SweepSettings s) => $"mode {s.ModeName}, {s.Seeds} seeds, {s.PrecisionName}";
+
+    /// <summary>The version of the code that computes cells now.</summary>
+    public static string CurrentVersion { get; } =
+        typeof(CellResult).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+
     /// <summary>The rows with the cell's parameters in front: what the CSV and the verdict see.</summary>
     public IEnumerable<ResultRow> FullRows => Rows.Select(Parameters.Concat);
 }
@@ -57,6 +66,8 @@ public sealed class CellStore
             w.WriteString("claim", result.Claim);
             w.WriteString("key", result.Key);
             w.WriteString("backend", result.Backend);
+            w.WriteString("settings", result.Settings);
+            w.WriteString("version", result.Version);
             w.WriteNumber("seconds", Math.Round(result.Seconds, 4));
             w.WritePropertyName("parameters");
             result.Parameters.WriteJson(w);
@@ -82,7 +93,9 @@ public sealed class CellStore
                 ResultRow.ReadJson(root.GetProperty("parameters")),
                 rows,
                 root.GetProperty("seconds").GetDouble(),
-                root.GetProperty("backend").GetString()!);
+                root.GetProperty("backend").GetString()!,
+                root.TryGetProperty("settings", out var settings) ? settings.GetString() ?? "" : "",
+                root.TryGetProperty("version", out var version) ? version.GetString() ?? "" : "");
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or InvalidDataException)
         {
@@ -91,6 +104,35 @@ public sealed class CellStore
     }
 
     public CellResult? TryRead(string key) => Has(key) ? Read(CellPath(key)) : null;
+
+    /// <summary>
+    /// Holds the directory for the manifest and the summary (short sections; shards of one sweep share a directory):
+    /// a second writer waits up to <paramref name="wait"/>, then is refused with the holder named.
+    /// </summary>
+    public IDisposable Lock(TimeSpan? wait = null)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        string path = Path.Combine(Directory, ".sweep.lock"), holder = Path.Combine(Directory, ".sweep.lock.holder");
+        var deadline = DateTime.UtcNow + (wait ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                File.WriteAllText(holder, $"pid {Environment.ProcessId} since {DateTime.UtcNow:yyyy-MM-dd HH:mm:ss} UTC");
+                return stream;
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+            catch (IOException e)
+            {
+                string who = File.Exists(holder) ? File.ReadAllText(holder) : "another process";
+                throw new IOException($"{Directory} is held by another run ({who}); wait for it or use another --out directory", e);
+            }
+        }
+    }
 
     /// <summary>All finished cells in this directory (temporary files of writers still running are ignored).</summary>
     public IEnumerable<CellResult> ReadAll()

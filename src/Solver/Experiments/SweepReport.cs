@@ -109,7 +109,10 @@ public static class SweepReport
             summaries.Add(new ClaimSummary(claim.Id, claim.Title, verdict.Passed, verdict.Numbers, verdict.Reason, verdict.Headline,
                 mine.Length, rows.Length, csv, figures, mine.Sum(c => c.Seconds)));
         }
-        var summary = new SweepSummary(settings.ModeName, settings.Seeds, settings.PrecisionName, settings.BackendName, summaries);
+        // The backend that computed the cells, as the cells record it (a resumed sweep may hold several).
+        var backends = cells.Select(c => c.Backend).Distinct().Order(StringComparer.Ordinal).ToArray();
+        string backend = backends.Length == 1 ? backends[0] : "mixed: " + string.Join(", ", backends);
+        var summary = new SweepSummary(settings.ModeName, settings.Seeds, settings.PrecisionName, backend, summaries);
         CellStore.WriteAtomically(Path.Combine(directory, SweepSummary.FileName), summary.ToJson());
         return summary;
     }

@@ -60,19 +60,20 @@ public sealed class SweepRunner
     /// <summary>The cells that <paramref name="shard"/> owns.</summary>
     public IReadOnlyList<SweepCell> CellsOf(Shard shard) => Cells.Where(c => shard.Owns(c.Index)).ToArray();
 
+    /// <param name="force">Recompute cells recorded with other settings instead of refusing to mix them in.</param>
     public SweepRunResult Run(string directory, Shard shard, int parallelism = 1, ISweepObserver? observer = null,
-        CancellationToken cancellation = default)
+        CancellationToken cancellation = default, bool force = false)
     {
         if (parallelism < 1) throw new ArgumentOutOfRangeException(nameof(parallelism), $"parallelism must be at least 1, got {parallelism}");
         var store = new CellStore(directory);
-        store.PrepareManifest(Settings, Claims.Select(c => c.Id));
+        using (store.Lock()) store.PrepareManifest(Settings, Claims.Select(c => c.Id));
         var context = new ExperimentContext(Settings, _createEvaluator, cancellation);
 
         int computed = 0, skipped = 0, owned = 0;
         foreach (var claim in Claims)
         {
             var mine = Cells.Where(c => c.Claim == claim.Id && shard.Owns(c.Index)).ToArray();
-            var todo = mine.Where(c => !store.Has(c.Key)).ToArray();
+            var todo = mine.Where(c => !store.Has(c.Key) || !Matches(store.TryRead(c.Key)!, force, store)).ToArray();
             owned += mine.Length;
             skipped += mine.Length - todo.Length;
             observer?.ClaimStarted(claim, mine.Length, mine.Length - todo.Length);
@@ -105,8 +106,27 @@ public sealed class SweepRunner
         int missing = all.Count(c => !store.Has(c.Key));
         SweepSummary? summary = null;
         if (missing == 0)
-            summary = SweepReport.Write(store.Directory, recorded, Settings, all.Select(c => store.TryRead(c.Key)!).ToArray());
+            using (store.Lock())
+            {
+                var results = all.Select(c => store.TryRead(c.Key)!).ToArray();
+                foreach (var r in results) Matches(r, force: false, store);
+                summary = SweepReport.Write(store.Directory, recorded, Settings, results);
+            }
         return new SweepRunResult(all.Count, owned, computed, skipped, missing, summary);
+    }
+
+    /// <summary>
+    /// Whether a stored cell was computed with this sweep's settings; a mismatch is refused (an error naming the cell)
+    /// unless <paramref name="force"/> asks to recompute it.
+    /// </summary>
+    private bool Matches(CellResult cell, bool force, CellStore store)
+    {
+        string expected = CellResult.SettingsOf(Settings);
+        if (cell.Settings == expected) return true;
+        if (force) return false;
+        string recorded = cell.Settings.Length == 0 ? "no settings (an older version)" : cell.Settings;
+        throw new InvalidDataException($"{store.CellPath(cell.Key)} was computed with {recorded}, this sweep is {expected}: " +
+                                       "use another --out directory, or --force to recompute such cells");
     }
 
     /// <summary>Runs one cell; failures name the cell so that it can be rerun alone.</summary>
@@ -123,7 +143,8 @@ public sealed class SweepRunner
             throw new ExperimentException($"cell {cell.Key} failed: {e.Message}", e);
         }
         if (rows.Count == 0) throw new ExperimentException($"cell {cell.Key} measured nothing");
-        return new CellResult(claim.Id, cell.Key, cell.Parameters, rows, clock.Elapsed.TotalSeconds, context.Settings.BackendName);
+        return new CellResult(claim.Id, cell.Key, cell.Parameters, rows, clock.Elapsed.TotalSeconds, context.Settings.BackendName,
+            CellResult.SettingsOf(context.Settings), CellResult.CurrentVersion);
     }
 }
 
