@@ -1,7 +1,7 @@
 using Flatness.Solver.Backends;
 using System.Text.Json;
 using Flatness.Cli;
-using Flatness.Solver.Experiments;
+using Flatness.Experiments;
 using Spectre.Console;
 
 namespace Flatness.Tests;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Flatness.Solver.Experiments;
+using Flatness.Experiments;
 
 namespace Flatness.Tests;
 

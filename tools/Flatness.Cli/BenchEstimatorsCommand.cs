@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Flatness.Solver.Curvature;
-using Flatness.Solver.Experiments;
+using Flatness.Experiments;
 using Flatness.Solver.IO;
 
 namespace Flatness.Cli;

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Flatness.Solver.Backends;
 using Flatness.Solver.Curvature;
-using Flatness.Solver.Experiments;
+using Flatness.Experiments;
 using Flatness.Solver.IO;
 using Flatness.Solver.Problems;
 using Spectre.Console;

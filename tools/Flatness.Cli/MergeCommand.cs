@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Flatness.Solver.Experiments;
+using Flatness.Experiments;
 using Spectre.Console;
 
 namespace Flatness.Cli;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Flatness.Solver.Backends;
-using Flatness.Solver.Experiments;
+using Flatness.Experiments;
 using Spectre.Console;
 
 namespace Flatness.Cli;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ScottPlot;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>
 /// A small line chart on ScottPlot 5, rendered headless to PNG: labelled axes, a legend, optional log scales

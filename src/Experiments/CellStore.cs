@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Flatness.Solver.IO;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>The result of one finished cell, as stored in DIR/cells/KEY.json.</summary>
 public sealed record CellResult(

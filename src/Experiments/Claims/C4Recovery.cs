@@ -5,7 +5,7 @@ using Flatness.Solver.Model;
 using Flatness.Solver.Optimizers;
 using Flatness.Solver.Problems;
 
-namespace Flatness.Solver.Experiments.Claims;
+namespace Flatness.Experiments.Claims;
 
 /// <summary>
 /// C4: recovery of a rank-r M* (||M*||_F = 1) from n Gaussian measurements, against n / (r (d_0 + d_L)). The flattest

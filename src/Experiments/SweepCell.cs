@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>
 /// One cell of a sweep: a claim, its parameters (including the replicate "seed") and the random seed derived from

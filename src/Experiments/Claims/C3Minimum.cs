@@ -6,7 +6,7 @@ using Flatness.Solver.Problems;
 using Flatness.Solver.Metrics;
 using Flatness.Solver.Theory;
 
-namespace Flatness.Solver.Experiments.Claims;
+namespace Flatness.Experiments.Claims;
 
 /// <summary>
 /// C3: the least flatness over the factorisations of a fixed M is F(M) = L (d_0 d_L)^{1/L} ||M||_*^{2(L-1)/L}

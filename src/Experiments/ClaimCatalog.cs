@@ -1,6 +1,6 @@
-using Flatness.Solver.Experiments.Claims;
+using Flatness.Experiments.Claims;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>The claims of docs/MATH.md section 5, in order.</summary>
 public static class ClaimCatalog

@@ -6,7 +6,7 @@ using Flatness.Solver.Optimizers;
 using Flatness.Solver.Problems;
 using Flatness.Solver.Theory;
 
-namespace Flatness.Solver.Experiments.Claims;
+namespace Flatness.Experiments.Claims;
 
 /// <summary>
 /// C5: label-noise SGD and one-sample SAM, algorithms that minimise tr H implicitly, drift from a sharp interpolant to

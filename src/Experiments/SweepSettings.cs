@@ -1,6 +1,6 @@
 using Flatness.Solver.Backends;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>How large a sweep is: tiny (tests), quick (minutes on a laptop), full (the sizes a paper figure needs).</summary>
 public enum ExperimentMode { Tiny, Quick, Full }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>
 /// One measured point: named fields in insertion order, each a number (double) or a text label.

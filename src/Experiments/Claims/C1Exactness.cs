@@ -3,7 +3,7 @@ using Flatness.Solver.Backends;
 using Flatness.Solver.Model;
 using Flatness.Solver.Problems;
 
-namespace Flatness.Solver.Experiments.Claims;
+namespace Flatness.Experiments.Claims;
 
 /// <summary>
 /// C1: the closed-form trace of the Hessian (docs/MATH.md section 2) equals the sum of the Hessian diagonal, and its gradient

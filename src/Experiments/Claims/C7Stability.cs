@@ -5,7 +5,7 @@ using Flatness.Solver.Optimizers;
 using Flatness.Solver.Problems;
 using Flatness.Solver.Theory;
 
-namespace Flatness.Solver.Experiments.Claims;
+namespace Flatness.Experiments.Claims;
 
 /// <summary>
 /// C7 (beyond the paper): stability and flatness. Gradient descent W &lt;- W - eta grad L can settle at a minimum only if

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Flatness.Solver.Backends;
 using Flatness.Solver.Problems;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>Progress callbacks of a sweep; <see cref="CellFinished"/> may be called from several threads at once.</summary>
 public interface ISweepObserver

@@ -1,4 +1,4 @@
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>What a merge found and wrote.</summary>
 public sealed record SweepMergeResult(int Inputs, int CellsRead, int CellsCopied, SweepSummary Summary);

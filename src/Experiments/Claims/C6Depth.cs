@@ -7,7 +7,7 @@ using Flatness.Solver.Optimizers;
 using Flatness.Solver.Problems;
 using Flatness.Solver.Theory;
 
-namespace Flatness.Solver.Experiments.Claims;
+namespace Flatness.Experiments.Claims;
 
 /// <summary>
 /// C6: what each regulariser induces on the end-to-end matrix at depths 2-4. On the scaled full basis the loss is

@@ -5,7 +5,7 @@ using Flatness.Solver.Problems;
 using Flatness.Solver.Metrics;
 using Flatness.Solver.Theory;
 
-namespace Flatness.Solver.Experiments.Claims;
+namespace Flatness.Experiments.Claims;
 
 /// <summary>
 /// C2: the RIP sandwich 2(1 - delta) G &lt;= tr H &lt;= 2(1 + delta) G (docs/MATH.md section 4) for Gaussian sensing at several

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>
 /// One claim of the paper as an experiment: a grid of cells, a function cell -&gt; measured rows, a verdict over

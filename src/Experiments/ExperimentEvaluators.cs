@@ -1,7 +1,7 @@
 using Flatness.Solver.Backends;
 using Flatness.Solver.Problems;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>Maps a sweep's backend and precision onto the solver's evaluator factory.</summary>
 public static class ExperimentEvaluators

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>One claim's line in summary.json.</summary>
 public sealed record ClaimSummary(

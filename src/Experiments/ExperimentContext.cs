@@ -1,7 +1,7 @@
 using Flatness.Solver.Backends;
 using Flatness.Solver.Problems;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>What a running cell may use: the sweep settings and a way to get an evaluator for a problem.</summary>
 public sealed class ExperimentContext

@@ -8,7 +8,7 @@ using Flatness.Solver.Problems;
 using Flatness.Solver.Randomness;
 using Flatness.Solver.Theory;
 
-namespace Flatness.Solver.Experiments.Claims;
+namespace Flatness.Experiments.Claims;
 
 /// <summary>
 /// C8 (beyond the paper): matrix completion at depth 2, where no RIP holds. The minimum of tr H over factorisations of M

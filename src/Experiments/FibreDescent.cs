@@ -2,7 +2,7 @@ using Flatness.Kernels.Reference;
 using Flatness.Kernels.Tensors;
 using Flatness.Solver.Backends;
 
-namespace Flatness.Solver.Experiments;
+namespace Flatness.Experiments;
 
 /// <summary>Where a fibre descent ended: the layers, tr H there, steps taken and how far E moved (round-off only).</summary>
 public sealed record FibreDescentResult(Matrix<double>[] Layers, double InitialTrace, double Trace, int Steps, double EndToEndDrift);
