@@ -58,7 +58,7 @@ internal static class BenchGemmCommand
             var table = new Table().AddColumns("backend", "precision", "size", "threads", "median s", "GFLOP/s", "kernel");
             table.AddRow(result.Backend.Name(), result.Precision.Name(), result.Size.ToString(), result.Threads.ToString(),
                 result.SecondsMedian.ToString("G4"), result.Gflops.ToString("F1"), result.Kernel);
-            AnsiConsole.Write(table);
+            Output.Terminal().Write(table);
             return Cli.Ok;
         }));
         return command;

@@ -72,6 +72,7 @@ internal static class EvalCommand
         w.Number("spectral_norm", m.SpectralNorm);
         w.Number("effective_rank", m.EffectiveRank);
         if (m.RelativeError is { } rel) w.Number("relative_error", rel);
+        if (m.RelativeError is double squared) w.Number("relative_frobenius_error", Math.Sqrt(squared));
         w.WriteNumber("depth", m.Depth);
         w.WriteStartArray("dims");
         foreach (int d in m.Dims) w.WriteNumberValue(d);

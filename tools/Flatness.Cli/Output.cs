@@ -7,9 +7,16 @@ namespace Flatness.Cli;
 /// <summary>Where commands print: a Spectre console on the current standard output, or one JSON object.</summary>
 internal static class Output
 {
-    /// <summary>A console for tables and text, bound to the current Console.Out.</summary>
-    public static IAnsiConsole Terminal() =>
-        AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+    /// <summary>
+    /// A console for tables and text, bound to the current Console.Out. When standard output is not a terminal (a pipe,
+    /// a file, a cluster log) it is as wide as the longest line, so tables stay whole instead of being cut to 80 columns.
+    /// </summary>
+    public static IAnsiConsole Terminal()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        if (Console.IsOutputRedirected) console.Profile.Width = 4096;
+        return console;
+    }
 
     /// <summary>Writes exactly one JSON object on standard output.</summary>
     public static void Json(Action<Utf8JsonWriter> writeProperties)

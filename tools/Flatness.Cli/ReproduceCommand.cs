@@ -52,7 +52,7 @@ internal static class ReproduceCommand
                 parse.GetValue(jobs) ?? Environment.ProcessorCount,
                 parse.GetValue(json),
                 parse.GetValue(force));
-            return Execute(options, AnsiConsole.Console);
+            return Execute(options, Output.Terminal());
         }));
         return command;
     }

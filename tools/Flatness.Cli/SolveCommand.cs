@@ -190,6 +190,7 @@ internal static class SolveCommand
         var m = r.Metrics;
         w.WriteString("method", r.Method.Name());
         if (m.RelativeError is double rel) w.Number("relative_error", rel);
+        if (m.RelativeError is double squared) w.Number("relative_frobenius_error", Math.Sqrt(squared));
         w.Number("loss", m.Loss);
         w.Number("hessian_trace", m.HessianTrace);
         w.Number("flatness_g", m.FlatnessG);
