@@ -66,14 +66,8 @@ public static class Lanczos
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            basis.Add(q);
-            h.Apply(q, w);
-            double a = HessianOperator.Dot(q, w);
-            alpha.Add(a);
-            // The three-term recurrence, then full reorthogonalisation against the whole basis.
-            TensorPrimitives.MultiplyAdd(q, -a, w, w);
-            if (beta.Count > 0) TensorPrimitives.MultiplyAdd(basis[^2], -beta[^1], w, w);
-            double b = Reorthogonalise(w, basis);
+            double b = Step(h, q, w, basis, alpha, beta);
+            double a = alpha[^1];
             int m = basis.Count;
             bool exhausted = m == n;
             double scale = Math.Max(Math.Abs(a), alpha.Max(Math.Abs));
@@ -140,13 +134,7 @@ public static class Lanczos
         for (int j = 0; j < steps; j++)
         {
             cancellation.ThrowIfCancellationRequested();
-            basis.Add(q);
-            h.Apply(q, w);
-            double a = HessianOperator.Dot(q, w);
-            alpha.Add(a);
-            TensorPrimitives.MultiplyAdd(q, -a, w, w);
-            if (beta.Count > 0) TensorPrimitives.MultiplyAdd(basis[^2], -beta[^1], w, w);
-            double b = Reorthogonalise(w, basis);
+            double b = Step(h, q, w, basis, alpha, beta);
             if (j == steps - 1 || b <= 1e-14 * Math.Max(alpha.Max(Math.Abs), double.Epsilon)) break;
             q = new double[n];
             TensorPrimitives.Divide(w, b, q);
@@ -193,6 +181,21 @@ public static class Lanczos
         var v = new double[n];
         for (int i = 0; i < n; i++) v[i] = rng.Next(2) == 0 ? -1 : 1;
         return v;
+    }
+
+    /// <summary>
+    /// One Lanczos step from the unit vector q: q joins the basis, w = H q minus the three-term recurrence, then fully
+    /// reorthogonalised against the whole basis; alpha gains q^T H q. Returns ||w|| (the next beta).
+    /// </summary>
+    private static double Step(HessianOperator h, double[] q, double[] w, List<double[]> basis, List<double> alpha, List<double> beta)
+    {
+        basis.Add(q);
+        h.Apply(q, w);
+        double a = HessianOperator.Dot(q, w);
+        alpha.Add(a);
+        TensorPrimitives.MultiplyAdd(q, -a, w, w);
+        if (beta.Count > 0) TensorPrimitives.MultiplyAdd(basis[^2], -beta[^1], w, w);
+        return Reorthogonalise(w, basis);
     }
 
     /// <summary>
