@@ -70,3 +70,25 @@ public sealed class TridiagonalTests
             }
     }
 }
+
+public sealed class ChainSingularValueTests
+{
+    [Theory]
+    [InlineData(new[] { 40, 3, 5, 30 })]
+    [InlineData(new[] { 25, 4, 60 })]
+    [InlineData(new[] { 12, 12, 12 })]
+    [InlineData(new[] { 9, 7 })]
+    public void MatchTheDenseSvdOfTheProduct(int[] dims)
+    {
+        var rng = new Random(dims.Sum());
+        var layers = Enumerable.Range(1, dims.Length - 1)
+            .Select(j => new Matrix<double>(dims[j], dims[j - 1], Enumerable.Range(0, dims[j] * dims[j - 1]).Select(_ => rng.NextDouble() - 0.5).ToArray()))
+            .ToArray();
+        var e = layers[0];
+        for (int j = 1; j < layers.Length; j++) e = Flatness.Kernels.Cpu.Gemm.Multiply(layers[j], e);
+        var want = Svd.SingularValues(e);
+        var got = ChainSingularValues.Of(layers);
+        Assert.Equal(want.Length, got.Length);
+        for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) < 1e-12 * want[0], $"sigma_{i}: {got[i]} vs {want[i]}");
+    }
+}

@@ -269,9 +269,11 @@ public static class MatrixNorms
     }
 
     /// <summary>exp of the Shannon entropy of sigma_i / sum sigma (Roy and Vetterli); 0 for the zero matrix.</summary>
-    public static double EffectiveRank(Matrix<double> a)
+    public static double EffectiveRank(Matrix<double> a) => EffectiveRank(Svd.SingularValues(a));
+
+    /// <summary><see cref="EffectiveRank(Matrix{double})"/> from the singular values.</summary>
+    public static double EffectiveRank(IReadOnlyList<double> s)
     {
-        var s = Svd.SingularValues(a);
         double total = s.Sum();
         if (total == 0) return 0;
         double entropy = 0;

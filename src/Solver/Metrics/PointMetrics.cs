@@ -69,6 +69,9 @@ public sealed record PointMetrics
         var evaluation = evaluator.Evaluate(layers.Layers, gradients ? Quantities.All : Quantities.Values);
         var e = EndToEndMatrix(layers);
         double g = FlatnessTheory.G(layers.Layers);
+        // One SVD for every norm, through the narrowest hidden layer when the chain is low-rank.
+        var sigma = ChainSingularValues.Of(layers.Layers);
+        double nuclear = sigma.Sum();
 
         double? relativeError = null;
         if (problem.GroundTruth is { } mStar)
@@ -86,12 +89,12 @@ public sealed record PointMetrics
             Lambda = lambda,
             Objective = evaluation.Objective(lambda),
             FlatnessG = g,
-            BoundF = FlatnessTheory.F(e, layers.Depth),
+            BoundF = FlatnessTheory.F(nuclear, e.Rows, e.Cols, layers.Depth),
             TraceOver2G = g > 0 ? evaluation.Trace / (2 * g) : double.NaN,
-            NuclearNorm = MatrixNorms.Nuclear(e),
+            NuclearNorm = nuclear,
             FrobeniusNorm = MatrixNorms.Frobenius(e),
-            SpectralNorm = MatrixNorms.Spectral(e),
-            EffectiveRank = MatrixNorms.EffectiveRank(e),
+            SpectralNorm = sigma[0],
+            EffectiveRank = MatrixNorms.EffectiveRank(sigma),
             RelativeError = relativeError,
             Depth = layers.Depth,
             Dims = (int[])layers.Dims.Clone(),

@@ -25,11 +25,13 @@ public static class FlatnessTheory
 
     /// <summary>F(M) = L (d_0 d_L)^{1/L} ||M||_*^{2(L-1)/L} with M of shape d_L x d_0.</summary>
     /// <remarks>For L = 1 this is d_0 d_L, which is G of the one-layer factorisation W_1 = M (P_1, Q_1 identities).</remarks>
-    public static double F(Matrix<double> m, int depth)
+    public static double F(Matrix<double> m, int depth) => F(MatrixNorms.Nuclear(m), m.Rows, m.Cols, depth);
+
+    /// <summary>F from the nuclear norm of a d_L x d_0 matrix.</summary>
+    public static double F(double nuclearNorm, int outputDim, int inputDim, int depth)
     {
         RequireDepth(depth);
-        double nuclear = MatrixNorms.Nuclear(m);
-        return depth * Math.Pow((double)m.Rows * m.Cols, 1.0 / depth) * Math.Pow(nuclear, 2.0 * (depth - 1) / depth);
+        return depth * Math.Pow((double)outputDim * inputDim, 1.0 / depth) * Math.Pow(nuclearNorm, 2.0 * (depth - 1) / depth);
     }
 
     /// <summary>The flattest factorisation of M for dims [d_0..d_L] (d_0, d_L must match M; hidden widths &gt;= rank M).</summary>
