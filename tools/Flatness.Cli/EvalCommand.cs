@@ -49,7 +49,11 @@ internal static class EvalCommand
         PointMetrics metrics;
         using (var evaluator = Evaluators.Create(problem, layers.Dims, new EvaluatorOptions { Backend = backend, Warn = ChoiceOptions.Warn }))
             metrics = PointMetrics.Compute(problem, layers, evaluator, lambda, gradients: gradOut is not null);
+        var overflowed = metrics.NonFinite;
+        if (gradOut is not null && overflowed.FirstOrDefault(n => n.StartsWith("grad_", StringComparison.Ordinal)) is { } bad)
+            throw new ArgumentException($"--grad-out {gradOut}: {bad} overflowed float64 at these layers, and the reader refuses non-finite arrays; nothing written");
         if (gradOut is not null) ProblemFiles.SaveGradients(gradOut, metrics.LossGradient, metrics.TraceGradient);
+        Output.WarnNonFinite(overflowed);
 
         if (json) WriteJson(metrics, problemPath, layersPath, gradOut);
         else WriteTable(metrics, problemPath, layersPath, gradOut);

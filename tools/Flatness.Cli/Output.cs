@@ -39,6 +39,13 @@ internal static class Output
         else writer.WriteNull(name);
     }
 
+    /// <summary>One warning line on standard error naming the quantities that overflowed (their JSON fields print null).</summary>
+    public static void WarnNonFinite(IReadOnlyList<string> names)
+    {
+        if (names.Count > 0)
+            Console.Error.WriteLine($"flatness: warning: {string.Join(", ", names)} overflowed float64 at these layers (reported as null)");
+    }
+
     /// <summary>A number as people read it: up to 6 significant digits, "-" when undefined.</summary>
     public static string Format(double value) =>
         double.IsFinite(value) ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "-";

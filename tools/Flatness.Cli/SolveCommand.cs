@@ -156,6 +156,7 @@ internal static class SolveCommand
         else result = SolveRunner.Run(request);
         if (output is not null) result.Save(output);
 
+        Output.WarnNonFinite(result.Metrics.NonFinite);
         if (json) WriteJson(result, explain, output);
         else WriteTable(result, explain, output);
         return Cli.Ok;

@@ -53,6 +53,34 @@ public sealed record PointMetrics
     public Matrix<double>[]? TraceGradient { get; init; }
 
     /// <summary>
+    /// The quantities that overflowed float64 at this point (JSON names: "loss", "hessian_trace", ...; gradients as
+    /// "grad_loss_W2"), empty when every number is finite. Reports must say so rather than print nulls silently.
+    /// </summary>
+    public IReadOnlyList<string> NonFinite
+    {
+        get
+        {
+            var names = new List<string>();
+            void Check(string name, double value) { if (!double.IsFinite(value)) names.Add(name); }
+            Check("loss", Loss);
+            Check("hessian_trace", HessianTrace);
+            Check("objective", Objective);
+            Check("flatness_g", FlatnessG);
+            Check("bound_f", BoundF);
+            if (!EndToEnd.Data.All(double.IsFinite)) names.Add("end-to-end matrix E");
+            Check("nuclear_norm", NuclearNorm);
+            Check("frobenius_norm", FrobeniusNorm);
+            Check("spectral_norm", SpectralNorm);
+            if (RelativeError is double r) Check("relative_error", r);
+            foreach (var (prefix, gradient) in new[] { ("grad_loss_W", LossGradient), ("grad_trace_W", TraceGradient) })
+                if (gradient is not null)
+                    for (int j = 0; j < gradient.Length; j++)
+                        if (!gradient[j].Data.All(double.IsFinite)) names.Add($"{prefix}{j + 1}");
+            return names;
+        }
+    }
+
+    /// <summary>
     /// Evaluates the point with <paramref name="evaluator"/> (which must hold <paramref name="problem"/>) and computes
     /// the metrics. With <paramref name="gradients"/> the loss and trace gradients are returned too.
     /// </summary>
@@ -69,12 +97,14 @@ public sealed record PointMetrics
         var evaluation = evaluator.Evaluate(layers.Layers, gradients ? Quantities.All : Quantities.Values);
         var e = EndToEndMatrix(layers);
         double g = FlatnessTheory.G(layers.Layers);
-        // One SVD for every norm, through the narrowest hidden layer when the chain is low-rank.
-        var sigma = ChainSingularValues.Of(layers.Layers);
+        // One SVD for every norm, through the narrowest hidden layer when the chain is low-rank; none when E overflowed.
+        bool finite = e.Data.All(double.IsFinite);
+        var sigma = finite ? ChainSingularValues.Of(layers.Layers) : [double.NaN];
         double nuclear = sigma.Sum();
 
         double? relativeError = null;
-        if (problem.GroundTruth is { } mStar)
+        if (problem.GroundTruth is not null && !finite) relativeError = double.NaN;
+        else if (problem.GroundTruth is { } mStar)
         {
             var diff = e.Clone();
             for (int t = 0; t < diff.Data.Length; t++) diff.Data[t] -= mStar.Data[t];
@@ -92,9 +122,9 @@ public sealed record PointMetrics
             BoundF = FlatnessTheory.F(nuclear, e.Rows, e.Cols, layers.Depth),
             TraceOver2G = g > 0 ? evaluation.Trace / (2 * g) : double.NaN,
             NuclearNorm = nuclear,
-            FrobeniusNorm = MatrixNorms.Frobenius(e),
+            FrobeniusNorm = finite ? MatrixNorms.Frobenius(e) : double.NaN,
             SpectralNorm = sigma[0],
-            EffectiveRank = MatrixNorms.EffectiveRank(sigma),
+            EffectiveRank = finite ? MatrixNorms.EffectiveRank(sigma) : double.NaN,
             RelativeError = relativeError,
             Depth = layers.Depth,
             Dims = (int[])layers.Dims.Clone(),
