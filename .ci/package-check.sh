@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export NUGET_PACKAGES="$work/packages" # a fresh cache: never a stale package of the same version
+fresh="$work/packages" # the app and the tool restore into a fresh cache: never a stale package of the same version
+export DOTNET_ROOT=${DOTNET_ROOT:-$(dirname "$(readlink -f "$(command -v dotnet)")")}
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | head -1)
 
 dotnet pack Kernels.sln -c Release -o "$work/feed" --nologo -v quiet
@@ -18,9 +19,7 @@ cat > "$work/app/nuget.config" <<XML
 <?xml version="1.0" encoding="utf-8"?>
 <configuration>
   <packageSources>
-    <clear />
-    <add key="local" value="$work/feed" />
-    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+    <add key="flatness-local" value="$work/feed" />
   </packageSources>
 </configuration>
 XML
@@ -38,11 +37,10 @@ cat > "$work/app/App.csproj" <<XML
 </Project>
 XML
 cp examples/Solve/Program.cs "$work/app/Program.cs"
-(cd "$work/app" && dotnet run -c Release --nologo)
+(cd "$work/app" && NUGET_PACKAGES="$fresh" dotnet run -c Release --nologo)
 echo "minimal app output folder: $(du -sh "$work/app/bin/Release/net10.0" | cut -f1)"
 
-dotnet tool install Flatness.Tool --version "$version" --tool-path "$work/tools" --add-source "$work/feed" >/dev/null
+NUGET_PACKAGES="$fresh" dotnet tool install Flatness.Tool --version "$version" --tool-path "$work/tools" --add-source "$work/feed" >/dev/null
 "$work/tools/flatness" --version
-"$work/tools/flatness" eval --problem "$root/examples/gaussian-small/problem.npz" --layers "$root/examples/gaussian-small/layers.npz" --json \
-  | grep -q '"hessian_trace"'
-echo "package check: ok"
+out=$("$work/tools/flatness" eval --problem "$root/examples/gaussian-small/problem.npz" --layers "$root/examples/gaussian-small/layers.npz" --json)
+case "$out" in *'"hessian_trace"'*) echo "package check: ok" ;; *) echo "package check: flatness eval printed no hessian_trace" >&2; exit 1 ;; esac

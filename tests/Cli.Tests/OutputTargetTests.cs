@@ -70,3 +70,31 @@ public sealed class OutputTargetTests : IDisposable
         Assert.Contains("not a regular file", stderr);
     }
 }
+
+[Collection("Console")]
+public sealed class OutputCollisionTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void ALinkToAnInputAndTwoOutputsOnOneFileAreRefused()
+    {
+        string layers = _dir.File("layers.npz"), link = _dir.File("link.npz");
+        File.Copy(CliRunner.Example("layers.npz"), layers);
+        File.CreateSymbolicLink(link, layers);
+        var problem = Flatness.Solver.Problems.ProblemFiles.LoadProblem(CliRunner.Example("problem.npz"));
+        var w = Flatness.Solver.Problems.ProblemFiles.LoadLayers(layers, problem).Layers;
+        string v = _dir.File("v.npz");
+        Flatness.Solver.Problems.ProblemFiles.SaveChain(v, "V", w);
+        long before = new FileInfo(layers).Length;
+        var (code, _, stderr) = CliRunner.Run("hessian", "--problem", CliRunner.Example("problem.npz"), "--layers", layers, "--hvp", v, "--hvp-out", link);
+        Assert.Equal(2, code);
+        Assert.Contains("would overwrite the input file", stderr);
+        Assert.Equal(before, new FileInfo(layers).Length);
+        (code, _, stderr) = CliRunner.Run("hessian", "--problem", CliRunner.Example("problem.npz"), "--layers", layers, "--hvp", v,
+            "--hvp-out", _dir.File("x.csv"), "--spectrum", "density", "--plot", _dir.File("x.png"));
+        Assert.Equal(2, code);
+        Assert.Contains("are the same file", stderr);
+    }
+}

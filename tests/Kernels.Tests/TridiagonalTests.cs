@@ -92,3 +92,19 @@ public sealed class ChainSingularValueTests
         for (int i = 0; i < want.Length; i++) Assert.True(Math.Abs(want[i] - got[i]) < 1e-12 * want[0], $"sigma_{i}: {got[i]} vs {want[i]}");
     }
 }
+
+public sealed class ChainSingularValueScaleTests
+{
+    [Fact]
+    public void FactorsOfVeryDifferentScalesFallBackToTheDenseSvd()
+    {
+        var rng = new Random(5);
+        Matrix<double> Random(int r, int c, double s) => new(r, c, Enumerable.Range(0, r * c).Select(_ => s * (rng.NextDouble() - 0.5)).ToArray());
+        Matrix<double>[] layers = [Random(1, 8, 1e-150), Random(9, 1, 1e160)];
+        var e = Flatness.Kernels.Cpu.Gemm.Multiply(layers[1], layers[0]);
+        var want = Svd.SingularValues(e);
+        var got = ChainSingularValues.Of(layers);
+        Assert.True(double.IsFinite(got[0]));
+        Assert.Equal(want[0], got[0], 1e-12 * want[0]);
+    }
+}

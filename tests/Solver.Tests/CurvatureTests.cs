@@ -140,3 +140,49 @@ public sealed class CurvatureTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => h.Apply(new double[3], new double[h.Dimension]));
     }
 }
+
+public sealed class CurvatureEdgeTests
+{
+    [Fact]
+    public void RepeatedTopEigenvaluesAreAllFound()
+    {
+        // At zero layers the Hessian is its residual part alone, whose top eigenvalue repeats once per hidden unit.
+        var problem = GpuEvaluatorTests.Problem(MeasurementKind.Dense, n: 30, dl: 5, d0: 6, seed: 4);
+        int[] dims = [6, 4, 5];
+        var zero = dims.Skip(1).Select((d, j) => new Flatness.Kernels.Tensors.Matrix<double>(d, dims[j])).ToArray();
+        using var evaluator = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu });
+        var h = new HessianOperator(evaluator, zero);
+        var full = Flatness.Kernels.Linalg.Tridiagonal.SymmetricEigenvalues(h.Assemble());
+        var result = Lanczos.Extremes(h, 4, seed: 3);
+        for (int i = 0; i < 4; i++) Assert.Equal(full[^(i + 1)], result.Top[i], 1e-9 * Math.Abs(full[^1]));
+        // tr H = 0 here (the Hessian is all off-diagonal blocks); every estimator gives a number, none NaN.
+        foreach (TraceEstimator method in Enum.GetValues<TraceEstimator>())
+            Assert.True(double.IsFinite(TraceEstimators.Estimate(h, method, 12).Estimate), method.Name());
+    }
+
+    [Fact]
+    public void ARestartInsideTheBasisSpanIsRedrawnNotACrash()
+    {
+        // A scaled full basis at depth 1 has H proportional to the identity: the first Krylov space is invariant at once.
+        var problem = Generators.Basis(2, 2, 1);
+        using var evaluator = Evaluators.Create(problem, [2, 2], new EvaluatorOptions { Backend = BackendKind.Cpu });
+        var h = new HessianOperator(evaluator, [new Flatness.Kernels.Tensors.Matrix<double>(2, 2)]);
+        for (int seed = 0; seed < 10; seed++)
+        {
+            var result = Lanczos.Extremes(h, 4, seed: seed);
+            Assert.True(result.Converged);
+            Assert.All(result.Top, v => Assert.Equal(result.Top[0], v, 1e-12));
+        }
+    }
+
+    [Fact]
+    public void OverflowIsReportedByName()
+    {
+        var problem = GpuEvaluatorTests.Problem(MeasurementKind.Dense, n: 10, dl: 3, d0: 3, seed: 1);
+        int[] dims = [3, 3, 3, 3];
+        var huge = GpuEvaluatorTests.Layers(dims, 2).Select(w => new Flatness.Kernels.Tensors.Matrix<double>(w.Rows, w.Cols, w.Data.Select(x => x * 1e80).ToArray())).ToArray();
+        using var evaluator = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu });
+        var e = Assert.Throws<Flatness.Solver.NumericalOverflowException>(() => Lanczos.Extremes(new HessianOperator(evaluator, huge), 1));
+        Assert.Contains("overflowed float64", e.Message);
+    }
+}

@@ -62,10 +62,12 @@ internal static class Cli
             string suffix = $" (Parameter '{name}')";
             if (message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
         }
-        return message;
+        // One line: ArgumentOutOfRangeException appends "Actual value was ..." on a second line.
+        int newline = message.IndexOf('\n');
+        return newline < 0 ? message : message[..newline].TrimEnd();
     }
 
     private static bool IsUserError(Exception e) =>
         e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException or FormatException
-            or ProblemTooLargeException or Kernels.Gpu.GpuUnavailableException;
+            or ProblemTooLargeException or NumericalOverflowException or Kernels.Gpu.GpuUnavailableException;
 }

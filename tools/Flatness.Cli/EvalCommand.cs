@@ -38,11 +38,7 @@ internal static class EvalCommand
 
     private static int Run(string problemPath, string layersPath, double lambda, string? gradOut, bool json, BackendKind backend)
     {
-        if (gradOut is not null)
-            foreach (var input in new[] { problemPath, layersPath })
-                if (Path.GetFullPath(gradOut) == Path.GetFullPath(input))
-                    throw new ArgumentException($"--grad-out {gradOut} would overwrite the input file {input}");
-        if (gradOut is not null) Solver.IO.AtomicFile.RequireWritable(gradOut);
+        Output.CheckOutputs([gradOut], [problemPath, layersPath]);
 
         var problem = ProblemFiles.LoadProblem(problemPath);
         var layers = ProblemFiles.LoadLayers(layersPath, problem);

@@ -74,12 +74,7 @@ internal static class HessianCommand
         if (plot is not null && !plot.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new ArgumentException($"--plot {plot} must name a .png file");
         if (plot is not null && request.Spectrum == SpectrumKind.None) throw new ArgumentException("--plot draws a spectrum: add --spectrum density or --spectrum full");
         string? csv = plot is null ? null : Path.ChangeExtension(plot, ".csv");
-        foreach (var output in new[] { hvpOut, plot, csv })
-            foreach (var input in new[] { problemPath, layersPath, hvpPath })
-                if (output is not null && input is not null && Path.GetFullPath(output) == Path.GetFullPath(input))
-                    throw new ArgumentException($"{output} would overwrite the input file {input}");
-        foreach (var output in new[] { hvpOut, plot, csv })
-            if (output is not null) AtomicFile.RequireWritable(output);
+        Output.CheckOutputs([hvpOut, plot, csv], [problemPath, layersPath, hvpPath]);
 
         var problem = ProblemFiles.LoadProblem(problemPath);
         var layers = ProblemFiles.LoadLayers(layersPath, problem);

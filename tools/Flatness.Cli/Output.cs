@@ -39,6 +39,24 @@ internal static class Output
         else writer.WriteNull(name);
     }
 
+    /// <summary>
+    /// Checks, before any work, that every output can be written (<see cref="Solver.IO.AtomicFile.RequireWritable"/>),
+    /// that no two outputs are the same file and that none is an input, comparing the files links resolve to.
+    /// </summary>
+    public static void CheckOutputs(IEnumerable<string?> outputs, IEnumerable<string?> inputs)
+    {
+        static string Resolved(string path) =>
+            new FileInfo(path).LinkTarget is not null ? new FileInfo(path).ResolveLinkTarget(true)?.FullName ?? Path.GetFullPath(path) : Path.GetFullPath(path);
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        var inputFiles = inputs.OfType<string>().ToDictionary(Resolved, p => p, StringComparer.Ordinal);
+        foreach (var output in outputs.OfType<string>())
+        {
+            string target = Solver.IO.AtomicFile.RequireWritable(output);
+            if (inputFiles.TryGetValue(target, out var input)) throw new ArgumentException($"{output} would overwrite the input file {input}");
+            if (!seen.TryAdd(target, output)) throw new ArgumentException($"{output} and {seen[target]} are the same file: give each output its own");
+        }
+    }
+
     /// <summary>One warning line on standard error naming the quantities that overflowed (their JSON fields print null).</summary>
     public static void WarnNonFinite(IReadOnlyList<string> names)
     {

@@ -145,11 +145,7 @@ internal static class SolveCommand
     {
         // Parameter and file checks before any work: a bad option never costs a run.
         SolveRunner.CheckParameters(request);
-        if (output is not null)
-            foreach (var input in new[] { request.ProblemFile, request.InitFile })
-                if (input is not null && Path.GetFullPath(output) == Path.GetFullPath(input))
-                    throw new ArgumentException($"--out {output} would overwrite the input file {input}");
-        if (output is not null) AtomicFile.RequireWritable(output); // before the work, not after it
+        Output.CheckOutputs([output], [request.ProblemFile, request.InitFile]); // before the work, not after it
 
         SolveResult result;
         if (!json && !Console.IsOutputRedirected) result = RunWithProgress(request);

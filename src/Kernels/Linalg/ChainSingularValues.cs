@@ -28,6 +28,8 @@ public static class ChainSingularValues
         var ra = TriangularFactor(a);
         var rb = TriangularFactor(b.Transpose());
         var core = Gemm.Multiply(ra, rb, Op.None, Op.Transpose);
+        // Factors of very different scales can overflow although E does not: then the dense SVD of E decides.
+        if (!core.Data.All(double.IsFinite)) return Svd.SingularValues(Product(layers, 0, depth));
         var s = Svd.SingularValues(core);
         var result = new double[count];
         Array.Copy(s, result, Math.Min(s.Length, count));

@@ -33,10 +33,15 @@ public sealed record LanczosResult(
 /// </summary>
 public static class Lanczos
 {
+    /// <summary>Iterations (and stored basis vectors) without an explicit limit: bounds the memory to 400 parameter vectors.</summary>
+    public const int DefaultMaxIterations = 400;
+
     /// <summary>
     /// The <paramref name="count"/> largest eigenvalues and the smallest, each converged to an error bound
     /// &lt;= <paramref name="tolerance"/> times the largest |eigenvalue| found, or <see cref="LanczosResult.Converged"/>
-    /// false after <paramref name="maxIterations"/> (default: the dimension, where Lanczos is exact).
+    /// false after <paramref name="maxIterations"/> (default <see cref="DefaultMaxIterations"/>, at most the dimension, where
+    /// Lanczos is exact). After an invariant subspace it restarts in its orthogonal complement, so each restart can find
+    /// one more copy of a repeated eigenvalue; multiplicities beyond what the restarts reach are not detected.
     /// <paramref name="start"/> warm-starts the iteration (for example the last top eigenvector). With
     /// <paramref name="lowest"/> false only the top ones must converge (lambda_min is then reported as found).
     /// </summary>
@@ -48,44 +53,85 @@ public static class Lanczos
         if (count < 1 || count > n)
             throw new ArgumentOutOfRangeException(nameof(count), $"asked for {count} eigenvalues of a {n}-parameter Hessian (1..{n})");
         if (!(tolerance > 0)) throw new ArgumentOutOfRangeException(nameof(tolerance), $"tolerance must be positive, got {tolerance}");
-        int limit = Math.Min(n, maxIterations ?? n);
+        int limit = Math.Min(n, maxIterations ?? DefaultMaxIterations);
         if (limit < count) throw new ArgumentOutOfRangeException(nameof(maxIterations), $"{limit} iterations cannot give {count} eigenvalues");
         if (start.Length != 0 && start.Length != n) throw new ArgumentException($"the start vector has {start.Length} entries, the Hessian {n}", nameof(start));
 
         long matvecsBefore = h.Matvecs;
         var rng = new Random(seed);
+        var result = Run(h, count, tolerance, limit, rng, start, lowest, [], cancellation);
+        if (count == 1) return result with { Matvecs = h.Matvecs - matvecsBefore };
+
+        // Repeated eigenvalues: a Krylov space from one vector holds one copy of each. Look for more in the complement of
+        // the top vectors found (locked out of the iteration) until the complement's largest value falls below the k-th.
+        var top = result.Top.Select((v, i) => (Value: v, Residual: result.TopResiduals[i], Bound: result.TopErrorBounds[i], Vector: result.TopVectors[i])).ToList();
+        var locked = result.TopVectors.ToList();
+        bool converged = result.Converged;
+        int iterations = result.Iterations;
+        double scale = Math.Max(Math.Abs(result.LambdaMax), Math.Abs(result.LambdaMin));
+        while (locked.Count + 1 < n)
+        {
+            var extra = Run(h, 1, tolerance, Math.Min(limit, n - locked.Count), rng, default, false, locked, cancellation);
+            iterations += extra.Iterations;
+            converged &= extra.Converged;
+            if (extra.Top[0] <= top[^1].Value + tolerance * scale) break;
+            top.Add((extra.Top[0], extra.TopResiduals[0], extra.TopErrorBounds[0], extra.TopVectors[0]));
+            top = top.OrderByDescending(t => t.Value).Take(count).ToList();
+            locked.Add(extra.TopVectors[0]);
+        }
+        return new LanczosResult(top.Select(t => t.Value).ToArray(), top.Select(t => t.Residual).ToArray(), top.Select(t => t.Bound).ToArray(),
+            top.Select(t => t.Vector).ToArray(), result.LambdaMin, result.LambdaMinResidual, converged, iterations, h.Matvecs - matvecsBefore);
+    }
+
+    /// <summary>One Lanczos run, its basis kept orthogonal to <paramref name="locked"/> (converged eigenvectors).</summary>
+    private static LanczosResult Run(HessianOperator h, int count, double tolerance, int limit, Random rng, ReadOnlySpan<double> start,
+        bool lowest, IReadOnlyList<double[]> locked, CancellationToken cancellation)
+    {
+        int n = h.Dimension;
         var basis = new List<double[]>();
         var alpha = new List<double>();
         var beta = new List<double>(); // beta[j] couples basis j and j + 1
         var q = start.Length == n && TensorPrimitives.Norm(start) > 0 ? start.ToArray() : RandomVector(rng, n);
-        Orthonormalise(q, basis);
+        if (!Orthonormalise(q, basis, locked)) q = FreshDirection(rng, n, basis, locked);
         var w = new double[n];
         double lastBeta = 0;
         bool converged = false;
         int nextCheck = Math.Min(limit, Math.Max(count + 2, 8));
+        int restarts = 0, blockStart = 0; // the Krylov blocks so far, and where the current one starts
         while (true)
         {
             cancellation.ThrowIfCancellationRequested();
-            double b = Step(h, q, w, basis, alpha, beta);
+            double b = Step(h, q, w, basis, alpha, beta, locked);
             double a = alpha[^1];
             int m = basis.Count;
-            bool exhausted = m == n;
+            bool exhausted = m + locked.Count >= n;
             double scale = Math.Max(Math.Abs(a), alpha.Max(Math.Abs));
             bool invariant = b <= 1e-14 * Math.Max(scale, double.Epsilon);
             if (m >= nextCheck || exhausted || m == limit || invariant)
             {
                 var (values, last) = Tridiagonal.LastComponents(alpha.ToArray(), beta.ToArray());
                 lastBeta = invariant ? 0 : b;
-                converged = Converged(values, last, lastBeta, count, tolerance, lowest) || exhausted;
+                // An invariant Krylov space is not convergence: a repeated eigenvalue may have copies outside it. Once one
+                // was met, blocks run to invariance, and the search stops at the first block that adds nothing to the top.
+                if (exhausted) converged = true;
+                else if (!invariant) converged = restarts == 0 && Converged(values, last, lastBeta, count, tolerance, lowest);
+                else if (restarts > 0)
+                {
+                    double blockTop = Tridiagonal.LastComponents(alpha.ToArray()[blockStart..], beta.ToArray()[blockStart..]).Values[^1];
+                    double kth = values[Math.Max(0, values.Length - count)];
+                    converged = values.Length >= count && blockTop < kth - tolerance * Math.Max(Math.Abs(values[^1]), Math.Abs(values[0]));
+                }
                 if (converged || m == limit) break;
                 nextCheck = Math.Min(limit, m + 1);
             }
             if (invariant)
             {
                 // The Krylov space is invariant: continue in a fresh direction orthogonal to it (T decouples there).
-                q = RandomVector(rng, n);
-                Orthonormalise(q, basis);
+                if (m + locked.Count >= n) break;
+                q = FreshDirection(rng, n, basis, locked);
                 beta.Add(0);
+                restarts++;
+                blockStart = m;
             }
             else
             {
@@ -111,7 +157,7 @@ public static class Lanczos
             vectors[i] = RitzVector(basis, r, c);
         }
         double minResidual = Math.Abs(lastBeta * r.Vectors![size - 1, 0]);
-        return new LanczosResult(top, residuals, bounds, vectors, r.Values[0], minResidual, converged, basis.Count, h.Matvecs - matvecsBefore);
+        return new LanczosResult(top, residuals, bounds, vectors, r.Values[0], minResidual, converged, basis.Count, 0);
     }
 
     /// <summary>
@@ -129,12 +175,12 @@ public static class Lanczos
         var alpha = new List<double>();
         var beta = new List<double>();
         var q = start.ToArray();
-        Orthonormalise(q, basis);
+        if (!Orthonormalise(q, basis, [])) throw new ArgumentException("the quadrature start vector is zero", nameof(start));
         var w = new double[n];
         for (int j = 0; j < steps; j++)
         {
             cancellation.ThrowIfCancellationRequested();
-            double b = Step(h, q, w, basis, alpha, beta);
+            double b = Step(h, q, w, basis, alpha, beta, []);
             if (j == steps - 1 || b <= 1e-14 * Math.Max(alpha.Max(Math.Abs), double.Epsilon)) break;
             q = new double[n];
             TensorPrimitives.Divide(w, b, q);
@@ -187,47 +233,66 @@ public static class Lanczos
     /// One Lanczos step from the unit vector q: q joins the basis, w = H q minus the three-term recurrence, then fully
     /// reorthogonalised against the whole basis; alpha gains q^T H q. Returns ||w|| (the next beta).
     /// </summary>
-    private static double Step(HessianOperator h, double[] q, double[] w, List<double[]> basis, List<double> alpha, List<double> beta)
+    private static double Step(HessianOperator h, double[] q, double[] w, List<double[]> basis, List<double> alpha, List<double> beta,
+        IReadOnlyList<double[]> locked)
     {
         basis.Add(q);
         h.Apply(q, w);
         double a = HessianOperator.Dot(q, w);
+        if (!double.IsFinite(a))
+            throw new NumericalOverflowException("the Hessian-vector product overflowed float64 at these layers");
         alpha.Add(a);
         TensorPrimitives.MultiplyAdd(q, -a, w, w);
         if (beta.Count > 0) TensorPrimitives.MultiplyAdd(basis[^2], -beta[^1], w, w);
-        return Reorthogonalise(w, basis);
+        double b = Reorthogonalise(w, basis, locked);
+        if (!double.IsFinite(b)) throw new NumericalOverflowException("the Hessian-vector product overflowed float64 at these layers");
+        return b;
     }
 
     /// <summary>
     /// Full reorthogonalisation of w against the basis: one classical Gram-Schmidt pass, and a second one when the
     /// first removed most of w (Kahan's "twice is enough" test, ||w|| below 0.7 of what it was). Returns ||w||.
     /// </summary>
-    private static double Reorthogonalise(double[] w, List<double[]> basis)
+    private static double Reorthogonalise(double[] w, List<double[]> basis, IReadOnlyList<double[]> locked)
     {
         double before = TensorPrimitives.Norm<double>(w);
-        Orthogonalise(w, basis);
+        Orthogonalise(w, basis, locked);
         double after = TensorPrimitives.Norm<double>(w);
         if (after < 0.7 * before)
         {
-            Orthogonalise(w, basis);
+            Orthogonalise(w, basis, locked);
             after = TensorPrimitives.Norm<double>(w);
         }
         return after;
     }
 
     /// <summary>w -= sum_j (q_j . w) q_j (one classical Gram-Schmidt pass).</summary>
-    private static void Orthogonalise(double[] w, List<double[]> basis)
+    private static void Orthogonalise(double[] w, List<double[]> basis, IReadOnlyList<double[]> locked)
     {
+        foreach (var b in locked) TensorPrimitives.MultiplyAdd(b, -TensorPrimitives.Dot<double>(b, w), w, w);
         foreach (var b in basis) TensorPrimitives.MultiplyAdd(b, -TensorPrimitives.Dot<double>(b, w), w, w);
     }
 
-    /// <summary>Makes <paramref name="q"/> a unit vector orthogonal to <paramref name="basis"/>.</summary>
-    private static void Orthonormalise(double[] q, List<double[]> basis)
+    /// <summary>Makes <paramref name="q"/> a unit vector orthogonal to <paramref name="basis"/>; false when it lies in its span.</summary>
+    private static bool Orthonormalise(double[] q, List<double[]> basis, IReadOnlyList<double[]> locked)
     {
-        Orthogonalise(q, basis);
-        Orthogonalise(q, basis);
+        double before = TensorPrimitives.Norm<double>(q);
+        Orthogonalise(q, basis, locked);
+        Orthogonalise(q, basis, locked);
         double norm = TensorPrimitives.Norm<double>(q);
-        if (!(norm > 0)) throw new ArithmeticException("the Lanczos start vector lies in the span of the basis");
+        if (!(norm > 1e-8 * before)) return false;
         TensorPrimitives.Divide(q, norm, q);
+        return true;
+    }
+
+    /// <summary>A random unit vector orthogonal to the basis (Gaussian draws until one leaves its span).</summary>
+    private static double[] FreshDirection(Random rng, int n, List<double[]> basis, IReadOnlyList<double[]> locked)
+    {
+        while (true)
+        {
+            var q = new double[n];
+            for (int i = 0; i < n; i++) q[i] = Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+            if (Orthonormalise(q, basis, locked)) return q;
+        }
     }
 }

@@ -123,7 +123,6 @@ public static class TraceEstimators
         }
         var (q, r) = ThinQr(y);                                    // Y = Q R, Q n x m, R m x m upper triangular
         var w = Gram(q, omega);                                    // W = Q^T Omega (m x m)
-        var s = InverseTransposeNormalisedColumns(r);              // S = cnormc(R^{-T})
         var z = new double[m][];                                   // Z = H Q
         for (int i = 0; i < m; i++)
         {
@@ -132,9 +131,14 @@ public static class TraceEstimators
             h.Apply(q[i], z[i]);
         }
         var hm = Gram(q, z);                                       // H_Q = Q^T H Q (m x m)
-        var hs = Multiply(hm, s);
         double traceH = 0;
         for (int i = 0; i < m; i++) traceH += hm[i, i];
+        // Products of rank below m: their span holds the whole range of H (symmetric), so tr(Q^T H Q) is tr H exactly.
+        double largest = Enumerable.Range(0, m).Max(i => Math.Abs(r[i, i]));
+        if (Enumerable.Range(0, m).Any(i => Math.Abs(r[i, i]) <= 1e-12 * largest))
+            return new TraceEstimate(TraceEstimator.XTrace, 2 * m, traceH, 0);
+        var s = InverseTransposeNormalisedColumns(r);              // S = cnormc(R^{-T})
+        var hs = Multiply(hm, s);
         var estimates = new double[m];
         var x = new double[m];
         for (int i = 0; i < m; i++)

@@ -50,7 +50,7 @@ public static class AtomicFile
         var kind = FileKind.Of(full);
         if (kind is FileKindValue.Directory or FileKindValue.Special)
             throw new IOException($"cannot write {path}: it is {FileKind.Describe(kind)}, not a file to replace");
-        string probe = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.probe.tmp");
+        string probe = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.probe.tmp");
         try
         {
             using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None)) { }
@@ -75,7 +75,11 @@ public static class AtomicFile
     {
         string prefix = $".{name}.";
         IEnumerable<string> candidates;
-        try { candidates = Directory.EnumerateFiles(directory, prefix + "*.tmp").ToArray(); }
+        try
+        {
+            candidates = Directory.EnumerateFiles(directory)
+                .Where(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal) && f.EndsWith(".tmp", StringComparison.Ordinal)).ToArray();
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
         foreach (var file in candidates)
         {

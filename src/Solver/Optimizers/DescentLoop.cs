@@ -91,7 +91,7 @@ internal static class DescentLoop
             }
         }
 
-        tracker.Record(step, x, current.Value, backtracking ? trialLr : lr, mu);
+        tracker.Record(step, x, current.Value, backtracking ? trialLr : lr, mu, final: true);
         tracker.Report(step, current.Evaluation.Loss, current.Value, final: true);
         return new OptimizerResult
         {

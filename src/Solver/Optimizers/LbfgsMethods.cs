@@ -48,7 +48,7 @@ public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
             loss = inner.LastLoss;
         }
         long steps = inner.Steps;
-        tracker.Record(steps, x, value, double.NaN, mu);
+        tracker.Record(steps, x, value, double.NaN, mu, final: true);
         tracker.Report(steps, loss, value, $"stage {stage}, mu {mu:G3}", final: true);
         return new OptimizerResult
         {
@@ -92,7 +92,7 @@ public sealed class WeightDecay(WeightDecayOptions options) : IOptimizer
         var inner = new LayerLbfgs(tracker, Options);
         var result = inner.Minimize(objective, x, Options.MaxSteps, Options.Memory,
             Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-12, Options.Mu);
-        tracker.Record(inner.Steps, x, result.Value, double.NaN, Options.Mu);
+        tracker.Record(inner.Steps, x, result.Value, double.NaN, Options.Mu, final: true);
         tracker.Report(inner.Steps, inner.LastLoss, result.Value, final: true);
         return new OptimizerResult
         {

@@ -130,7 +130,7 @@ internal static class PerSampleLoop
                 LayerMath.CopyTo(good, x);
             }
         }
-        tracker.Record(step, x, loss, lr, double.NaN);
+        tracker.Record(step, x, loss, lr, double.NaN, final: true);
         tracker.Report(step, loss, loss, final: true);
         return new OptimizerResult
         {

@@ -48,30 +48,42 @@ internal sealed class RunTracker
     public bool HistoryDue(long step) =>
         (_options.HistoryEvery > 0 && step % _options.HistoryEvery == 0) || (_options.TrackSharpness > 0 && step % _options.TrackSharpness == 0);
 
+    /// <summary>Sharpness is recorded every TrackSharpness steps (step 0 included) and at the last row.</summary>
+    private bool TrackedAt(long step, bool final) => _options.TrackSharpness > 0 && (final || step % _options.TrackSharpness == 0);
+
     /// <summary>The last tracked sharpness and its eigenvector (the next Lanczos run starts from it).</summary>
     private double _lambdaMax = double.NaN;
     private double[]? _topVector;
 
-    /// <summary>lambda_max at <paramref name="layers"/>, converged to 1e-8 relative, warm-started.</summary>
+    /// <summary>lambda_max at <paramref name="layers"/>, converged to 1e-8 relative, warm-started; NaN when it overflowed.</summary>
     private double Sharpness(IReadOnlyList<Matrix<double>> layers)
     {
-        var result = Lanczos.Extremes(new HessianOperator(_evaluator, layers), 1, tolerance: 1e-8, start: _topVector, lowest: false);
-        _topVector = result.TopVectors[0];
-        return result.LambdaMax;
+        try
+        {
+            var result = Lanczos.Extremes(new HessianOperator(_evaluator, layers), 1, tolerance: 1e-8, start: _topVector, lowest: false);
+            _topVector = result.TopVectors[0];
+            return result.LambdaMax;
+        }
+        catch (NumericalOverflowException)
+        {
+            _topVector = null;
+            return double.NaN;
+        }
     }
 
     /// <summary>
     /// Adds a history row at <paramref name="step"/> (once per step), with the metrics of <see cref="RunMetrics.AtLayers"/>
     /// and the optimiser's own objective, step size and penalty weight.
     /// </summary>
-    public void Record(long step, IReadOnlyList<Matrix<double>> layers, double objective, double learningRate, double mu)
+    /// <param name="final">The run's last row: sharpness is tracked there too, whatever the interval.</param>
+    public void Record(long step, IReadOnlyList<Matrix<double>> layers, double objective, double learningRate, double mu, bool final = false)
     {
         if ((_options.HistoryEvery <= 0 && _options.TrackSharpness <= 0) || step == _lastRecorded) return;
         _lastRecorded = step;
         HistoryEvaluations++;
         var m = RunMetrics.AtLayers(_evaluator, layers);
         History.Add(new HistoryRow(step, Clock.Elapsed.TotalSeconds, m.Loss, m.HessianTrace, m.FlatnessG, objective,
-            m.RelativeError ?? double.NaN, m.NuclearNorm, learningRate, mu, _options.TrackSharpness > 0 ? _lambdaMax = Sharpness(layers) : double.NaN));
+            m.RelativeError ?? double.NaN, m.NuclearNorm, learningRate, mu, TrackedAt(step, final) ? _lambdaMax = Sharpness(layers) : double.NaN));
     }
 
     /// <summary>Reports progress every ~0.5% of the step budget (and always when <paramref name="final"/>).</summary>

@@ -163,6 +163,7 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
         bool samePoint = SamePoint(layers);
         if (!samePoint)
         {
+            _hvpPoint = null; // until the products below are complete
             // Products at one point share P_j, Q_j, Z and ZQ_k: computed once, kept until the point or an Evaluate changes them.
             _products.Compute(layers, withP: true);
             _plan.Clear();

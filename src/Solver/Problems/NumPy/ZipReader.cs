@@ -37,6 +37,8 @@ internal static class ZipReader
 
         var entries = new List<Entry>(count);
         var names = new HashSet<string>(StringComparer.Ordinal);
+        var spans = new List<(long Start, long End)>();
+        long total = 0;
         long position = directoryOffset;
         for (int e = 0; e < count; e++)
         {
@@ -60,8 +62,9 @@ internal static class ZipReader
             if (method is not (0 or 8)) throw Bad(shown, $"entry uses compression method {method}; only stored (0) and deflated (8) are supported");
             if (compressed == uint.MaxValue || size == uint.MaxValue) throw Bad(shown, "zip64 entries (arrays above 4 GB) are not supported");
             if (!names.Add(name)) throw Bad(shown, "entry appears twice in the archive");
-            if (size > maxEntryBytes)
-                throw Bad(shown, $"entry declares {size} bytes, more than the {maxEntryBytes} this process may hold");
+            total += size;
+            if (size > maxEntryBytes || total > maxEntryBytes)
+                throw Bad(shown, $"the entries declare {total} bytes in all, more than the {maxEntryBytes} this process may hold");
 
             // The local header must agree with the central one.
             if ((long)localOffset + LocalLength > directoryOffset || BinaryPrimitives.ReadUInt32LittleEndian(archive[(int)localOffset..]) != LocalSignature)
@@ -91,6 +94,9 @@ internal static class ZipReader
             }
             if (dataStart + compressed > directoryOffset)
                 throw Bad(shown, $"entry data ({compressed} bytes at {dataStart}) runs past the end of the entries (truncated?)");
+            long spanEnd = dataStart + compressed;
+            if (spans.Any(s => dataStart < s.End && s.Start < spanEnd)) throw Bad(shown, "entry data overlaps another entry's");
+            spans.Add(((long)localOffset, spanEnd));
             var raw = archive.Slice((int)dataStart, (int)compressed);
             byte[] data = method == 0 ? Stored(raw, size, shown, Bad) : Inflate(raw, size, shown, Bad);
             uint actual = Crc32.Compute(data);
