@@ -201,7 +201,7 @@ public class OptimizerTests
         var byGradient = new GradientDescent(new()
         {
             HistoryEvery = 0, MaxSteps = 100_000, LearningRate = 1, Backtracking = true, GradientTolerance = 1e-6,
-            Progress = reports.Add,
+            Progress = new Callback<ProgressReport>(reports.Add),
         }).Run(ev, Start(Over));
         Assert.Equal(StopReason.GradientTolerance, byGradient.Reason);
         Assert.True(LayerMath.Norm(ev.Evaluate(byGradient.Layers.Layers, Quantities.LossGradient).LossGradient!) <= 1e-6);
@@ -262,5 +262,11 @@ public class OptimizerTests
             new PenaltyContinuation(new() { InitialMu = 0 }).Run(ev, Start(Over))).Message);
         Assert.Contains("steps", Assert.Throws<ArgumentOutOfRangeException>(() =>
             new WeightDecay(new() { MaxSteps = -1 }).Run(ev, Start(Over))).Message);
+    }
+
+    /// <summary>Reports synchronously (System.Progress would post to the thread pool).</summary>
+    internal sealed class Callback<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 }

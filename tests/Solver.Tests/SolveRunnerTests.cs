@@ -183,3 +183,62 @@ public sealed class SharpnessTrackingTests
         }));
     }
 }
+
+public sealed class CancellationTests
+{
+    private static readonly ProblemSpec Paper = new(ProblemKind.Gaussian, 20, 20, 2, 240, Seed: 1);
+
+    /// <summary>
+    /// Cancelling stops every method at its next step without throwing: the result is the iterate reached, measured,
+    /// with the stop reason "cancelled"; a token cancelled before the start gives the starting point.
+    /// </summary>
+    [Theory]
+    [InlineData(SolveMethod.Gd)]
+    [InlineData(SolveMethod.Flat)]
+    [InlineData(SolveMethod.Penalty)]
+    [InlineData(SolveMethod.LabelNoise)]
+    [InlineData(SolveMethod.Sam)]
+    [InlineData(SolveMethod.OneSam)]
+    [InlineData(SolveMethod.WeightDecay)]
+    [InlineData(SolveMethod.Nuclear)]
+    public void CancellingStopsAtTheNextStepAndKeepsTheIterate(SolveMethod method)
+    {
+        using var cancel = new CancellationTokenSource();
+        long cancelledAt = -1;
+        var reports = new List<ProgressReport>();
+        var request = new SolveRequest
+        {
+            Generate = Paper, Method = method, Depth = 3, Backend = BackendKind.Cpu, Steps = 2000,
+            HistoryEvery = method == SolveMethod.Nuclear ? null : 0,
+            Cancellation = cancel.Token,
+            Progress = new OptimizerTests.Callback<ProgressReport>(p =>
+            {
+                reports.Add(p);
+                if (!p.Final && p.Step >= 5 && cancelledAt < 0) { cancelledAt = p.Step; cancel.Cancel(); }
+            }),
+        };
+        var r = SolveRunner.Run(request);
+        Assert.Equal("cancelled", r.StopReason);
+        Assert.InRange(cancelledAt, 5, long.MaxValue);
+        // One step at most after the cancellation (an L-BFGS iteration or an ADMM iteration is one step; the one-sample
+        // methods look every 64 steps).
+        Assert.InRange(r.Steps, cancelledAt, cancelledAt + 64);
+        Assert.True(reports[^1].Final);
+        Assert.True(double.IsFinite(r.Metrics.Loss));
+        if (r.Layers is { } layers)
+            Assert.Equal(r.Metrics.Loss, SolveRunnerTestsHelpers.LossAt(r.Problem, layers), 1e-9 * r.Metrics.Loss);
+
+        var before = SolveRunner.Run(request with { Cancellation = new CancellationToken(canceled: true), Progress = null });
+        Assert.Equal("cancelled", before.StopReason);
+        Assert.Equal(0, before.Steps);
+    }
+}
+
+internal static class SolveRunnerTestsHelpers
+{
+    public static double LossAt(SensingProblem problem, Factorization layers)
+    {
+        using var evaluator = Evaluators.Create(problem, layers.Dims, new EvaluatorOptions { Backend = BackendKind.Reference });
+        return evaluator.Evaluate(layers.Layers, Quantities.Loss).Loss;
+    }
+}

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.CommandLine;
 using Flatness.Solver.Backends;
 using Flatness.Solver.IO;
@@ -147,6 +148,19 @@ internal static class SolveCommand
         SolveRunner.CheckParameters(request);
         Output.CheckOutputs([output], [request.ProblemFile, request.InitFile]); // before the work, not after it
 
+        // The first interrupt or termination signal stops the method at its next step; what it reached is still
+        // measured, printed and saved (stop reason "cancelled"). A second signal ends the process as usual.
+        using var cancel = new CancellationTokenSource();
+        void Stop(PosixSignalContext context)
+        {
+            if (cancel.IsCancellationRequested) return;
+            context.Cancel = true;
+            cancel.Cancel();
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        request = request with { Cancellation = cancel.Token };
+
         SolveResult result;
         if (!json && !Console.IsOutputRedirected) result = RunWithProgress(request);
         else result = SolveRunner.Run(request);
@@ -176,7 +190,7 @@ internal static class SolveCommand
                     string sharpness = double.IsFinite(p.LambdaMax) ? $" lambda_max {Output.Format(p.LambdaMax)}" : "";
                     task.Description = Markup.Escape($"{p.Method}{stage}{loss}{sharpness}");
                 }
-                result = SolveRunner.Run(request with { Progress = Report });
+                result = SolveRunner.Run(request with { Progress = new ProgressCallback<ProgressReport>(Report) });
                 task.Value = task.MaxValue;
             });
         return result!;

@@ -14,7 +14,10 @@ public sealed record NuclearOptions
     /// <summary>Initial ADMM penalty rho; default 10 / ||A^+ b||_2. Adapted by residual balancing.</summary>
     public double? Rho { get; init; }
     public TimeSpan? TimeLimit { get; init; }
-    public Action<ProgressReport>? Progress { get; init; }
+    /// <summary>Told every ~0.5% of the iterations, and at the end, where the iteration stands.</summary>
+    public IProgress<ProgressReport>? Progress { get; init; }
+    /// <summary>Stops at the next iteration once cancelled, returning the current iterate (not converged).</summary>
+    public CancellationToken Cancellation { get; init; }
 
     public void Validate()
     {
@@ -60,6 +63,7 @@ public static class NuclearNormMinimization
         int reportEvery = Math.Max(1, options.MaxIterations / 200);
         while (it < options.MaxIterations)
         {
+            if (options.Cancellation.IsCancellationRequested) break;
             if ((it & 15) == 0 && options.TimeLimit is { } limit && clock.Elapsed >= limit) break;
             it++;
             m = system.Project(Difference(z, u), b);
@@ -75,11 +79,11 @@ public static class NuclearNormMinimization
             if (primal > 10 * dual) { rho *= 2; Scale(u, 0.5); }
             else if (dual > 10 * primal) { rho /= 2; Scale(u, 2); }
             if (options.Progress is not null && it % reportEvery == 0)
-                options.Progress(new ProgressReport("nuclear", it, options.MaxIterations, double.NaN, MatrixNorms.Nuclear(z), clock.Elapsed));
+                options.Progress.Report(new ProgressReport("nuclear", it, options.MaxIterations, double.NaN, MatrixNorms.Nuclear(z), clock.Elapsed));
         }
         var y = u.Clone();
         Scale(y, rho);
-        options.Progress?.Invoke(new ProgressReport("nuclear", it, options.MaxIterations, double.NaN, MatrixNorms.Nuclear(z),
+        options.Progress?.Report(new ProgressReport("nuclear", it, options.MaxIterations, double.NaN, MatrixNorms.Nuclear(z),
             clock.Elapsed, Final: true));
         return new NuclearResult(z, y, it, primal, dual, converged, clock.Elapsed.TotalSeconds, system.Method);
     }

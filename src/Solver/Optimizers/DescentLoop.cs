@@ -37,7 +37,7 @@ internal static class DescentLoop
             if (tracker.LossReached(current.Evaluation.Loss)) { reason = StopReason.LossTolerance; break; }
             if (options.GradientTolerance > 0 && LayerMath.Norm(g) <= options.GradientTolerance) { reason = StopReason.GradientTolerance; break; }
             if (step >= options.MaxSteps) { reason = StopReason.MaxSteps; break; }
-            if (tracker.TimeUp) { reason = StopReason.TimeLimit; break; }
+            if (tracker.Interruption is { } interruption) { reason = interruption; break; }
             step++;
 
             var direction = g;

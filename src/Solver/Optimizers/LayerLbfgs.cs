@@ -57,7 +57,7 @@ internal sealed class LayerLbfgs(RunTracker tracker, OptimizerOptions options)
             MaxIterations = (int)Math.Min(int.MaxValue, Math.Max(0, maxIterations)),
             GradientTolerance = options.GradientTolerance,
             FunctionTolerance = functionTolerance,
-            ShouldStop = () => lossReached || tracker.TimeUp,
+            ShouldStop = () => lossReached || tracker.Interruption is not null,
             OnIteration = OnIteration,
         });
         NonFiniteTrials += result.NonFiniteTrials;

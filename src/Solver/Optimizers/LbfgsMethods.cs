@@ -38,7 +38,7 @@ public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
         {
             if (tracker.LossReached(loss)) { reason = StopReason.LossTolerance; break; }
             if (inner.Steps >= Options.MaxSteps) { reason = StopReason.MaxSteps; break; }
-            if (tracker.TimeUp) { reason = StopReason.TimeLimit; break; }
+            if (tracker.Interruption is { } interruption) { reason = interruption; break; }
             if (stage >= Options.MaxStages) { reason = StopReason.StageLimit; break; }
             if (stage > 0) mu *= Options.Growth;
             stage++;
@@ -106,7 +106,7 @@ public sealed class WeightDecay(WeightDecayOptions options) : IOptimizer
                 LbfgsStatus.FunctionTolerance => StopReason.ObjectiveTolerance,
                 LbfgsStatus.MaxIterations => StopReason.MaxSteps,
                 LbfgsStatus.LineSearchFailed => StopReason.LineSearchFailed,
-                _ => StopReason.TimeLimit,
+                _ => tracker.Interruption ?? StopReason.TimeLimit,
             },
             Backoffs = inner.NonFiniteTrials,
             Seconds = tracker.Clock.Elapsed.TotalSeconds,

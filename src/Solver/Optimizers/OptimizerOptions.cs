@@ -27,8 +27,13 @@ public record OptimizerOptions
     public double BlowupFactor { get; init; } = 10.0;
     /// <summary>The run stops as diverged after this many back-offs.</summary>
     public int MaxBackoffs { get; init; } = 60;
-    /// <summary>Called now and then (at most about 200 times a run, and at its end) with where the run stands.</summary>
-    public Action<ProgressReport>? Progress { get; init; }
+    /// <summary>Told now and then (at most about 200 times a run, and at its end) where the run stands, on the run's thread.</summary>
+    public IProgress<ProgressReport>? Progress { get; init; }
+    /// <summary>
+    /// Stops the run at the next step once cancelled: the result is the last accepted iterate, with
+    /// <see cref="StopReason.Cancelled"/> (nothing is thrown, nothing computed so far is lost).
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public virtual void Validate()

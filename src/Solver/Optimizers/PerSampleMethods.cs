@@ -74,7 +74,7 @@ internal static class PerSampleLoop
         {
             if (tracker.LossReached(loss)) { reason = StopReason.LossTolerance; break; }
             if (step >= options.MaxSteps) { reason = StopReason.MaxSteps; break; }
-            if ((step & 63) == 0 && tracker.TimeUp) { reason = StopReason.TimeLimit; break; }
+            if ((step & 63) == 0 && tracker.Interruption is { } interruption) { reason = interruption; break; }
             step++;
 
             int i = rng.NextInt(problem.Count);

@@ -57,6 +57,8 @@ public enum StopReason
     LineSearchFailed,
     /// <summary>The penalty method used all its stages without reaching the loss tolerance.</summary>
     StageLimit,
+    /// <summary>The run's <see cref="OptimizerOptions.Cancellation"/> was cancelled: the last accepted iterate is returned.</summary>
+    Cancelled,
 }
 
 /// <summary>The outcome of an optimiser run. The layers are always finite (the last good iterate).</summary>

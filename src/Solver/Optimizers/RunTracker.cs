@@ -34,7 +34,11 @@ internal sealed class RunTracker
     /// <summary>Evaluator calls made for the history (not part of the optimisation).</summary>
     public long HistoryEvaluations { get; private set; }
 
-    public bool TimeUp => _options.TimeLimit is { } limit && Clock.Elapsed >= limit;
+    /// <summary>Why the run must stop now whatever its progress (cancelled, or out of time), or null.</summary>
+    public StopReason? Interruption =>
+        _options.Cancellation.IsCancellationRequested ? StopReason.Cancelled
+        : _options.TimeLimit is { } limit && Clock.Elapsed >= limit ? StopReason.TimeLimit
+        : null;
 
     /// <summary>Whether the loss target (relative to ||b||^2 / n) is met.</summary>
     public bool LossReached(double loss, double relativeTolerance)
@@ -92,6 +96,6 @@ internal sealed class RunTracker
         if (_options.Progress is null) return;
         if (!final && step - _lastReported < _reportEvery) return;
         _lastReported = step;
-        _options.Progress(new ProgressReport(Method, step, _options.MaxSteps, loss, objective, Clock.Elapsed, stage, final, _lambdaMax));
+        _options.Progress.Report(new ProgressReport(Method, step, _options.MaxSteps, loss, objective, Clock.Elapsed, stage, final, _lambdaMax));
     }
 }

@@ -51,6 +51,13 @@ public sealed record SolveRequest
     public int? HistoryEvery { get; init; }
     /// <summary>Track lambda_max every this many steps (see <see cref="Optimizers.OptimizerOptions.TrackSharpness"/>).</summary>
     public int? TrackSharpness { get; init; }
+    /// <summary>Optional wall-clock limit of the method (the stop reason is then "time-limit").</summary>
     public TimeSpan? TimeLimit { get; init; }
-    public Action<ProgressReport>? Progress { get; init; }
+    /// <summary>Told now and then where the method stands, on the run's thread.</summary>
+    public IProgress<ProgressReport>? Progress { get; init; }
+    /// <summary>
+    /// Once cancelled the method stops at its next step and the result holds what it reached (stop reason
+    /// "cancelled"); the metrics are still computed.
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
 }

@@ -78,7 +78,8 @@ public static class SolveRunner
         if (method == SolveMethod.Nuclear)
         {
             var nuclear = NuclearNormMinimization.Solve(problem, nuclearOptions);
-            (e, steps, reason) = (nuclear.Solution, nuclear.Iterations, nuclear.Converged ? "converged" : "max-steps");
+            (e, steps, reason) = (nuclear.Solution, nuclear.Iterations,
+                nuclear.Converged ? "converged" : request.Cancellation.IsCancellationRequested ? "cancelled" : "max-steps");
             parameters.Add(new("steps", nuclearOptions!.MaxIterations));
         }
         else
@@ -175,6 +176,7 @@ public static class SolveRunner
             TrackSharpness = request.TrackSharpness ?? 0,
             TimeLimit = request.TimeLimit,
             Progress = request.Progress,
+            Cancellation = request.Cancellation,
         };
         int sampleSeed = unchecked(request.Seed + 2);
         IOptimizer optimizer = request.Method switch
@@ -224,6 +226,7 @@ public static class SolveRunner
             MaxIterations = request.Steps is long s ? (int)Math.Clamp(s, int.MinValue, int.MaxValue) : new NuclearOptions().MaxIterations,
             TimeLimit = request.TimeLimit,
             Progress = request.Progress,
+            Cancellation = request.Cancellation,
         };
         options.Validate();
         return options;
@@ -287,6 +290,7 @@ public static class SolveRunner
         StopReason.Diverged => "diverged",
         StopReason.LineSearchFailed => "line-search-failed",
         StopReason.StageLimit => "stage-limit",
+        StopReason.Cancelled => "cancelled",
         _ => reason.ToString(),
     };
 }
