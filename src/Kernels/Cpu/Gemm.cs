@@ -5,7 +5,13 @@ using Flatness.Kernels.Tensors;
 namespace Flatness.Kernels.Cpu;
 
 /// <summary>Whether a GEMM operand is used as stored or transposed.</summary>
-public enum Op { None, Transpose }
+public enum Op
+{
+    /// <summary>The operand as stored.</summary>
+    None,
+    /// <summary>The operand's transpose.</summary>
+    Transpose,
+}
 
 /// <summary>
 /// General matrix multiply on row-major data: C = alpha op(A) op(B) + beta C, with op(A) m x k and op(B) k x n.
@@ -42,6 +48,8 @@ public static class Gemm
     /// <summary>The blocking used for precision <typeparamref name="T"/> on <see cref="Isa"/>.</summary>
     public static GemmBlocking Blocking<T>() where T : unmanaged, IFloatingPointIeee754<T> => Defaults<T>.Blocking;
 
+    /// <summary>C = alpha op(A) op(B) + beta C on this process's vector width, blocking and <see cref="MaxThreads"/>.</summary>
+    /// <exception cref="ArgumentException">a dimension, leading dimension or buffer that does not fit the shapes.</exception>
     public static void Compute<T>(Op opA, Op opB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -28,7 +28,15 @@ internal unsafe interface ISimd<T, TV>
 }
 
 /// <summary>The vector widths the kernels are compiled for, picked once per process.</summary>
-public enum GemmIsa { Vector128, Vector256, Vector512 }
+public enum GemmIsa
+{
+    /// <summary>128-bit vectors (SSE, NEON).</summary>
+    Vector128,
+    /// <summary>256-bit vectors (AVX2).</summary>
+    Vector256,
+    /// <summary>512-bit vectors (AVX-512).</summary>
+    Vector512,
+}
 
 internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>> where T : unmanaged
 {

@@ -14,6 +14,8 @@ namespace Flatness.Kernels.Cpu;
 /// </summary>
 public readonly record struct GramLayout
 {
+    /// <summary>The layout for d_L x d_0 measurements.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">a non-positive dimension, or more values than the largest array.</exception>
     public GramLayout(int outputDim, int inputDim)
     {
         if (outputDim < 1 || inputDim < 1)
@@ -30,8 +32,11 @@ public readonly record struct GramLayout
     public int OutputDim { get; }
     /// <summary>d_0.</summary>
     public int InputDim { get; }
+    /// <summary>Blocks kept: d_L (d_L + 1) / 2.</summary>
     public int BlockCount => OutputDim * (OutputDim + 1) / 2;
+    /// <summary>Values per block: d_0^2.</summary>
     public int BlockLength => InputDim * InputDim;
+    /// <summary>Values in all: BlockCount * BlockLength.</summary>
     public int Length => BlockCount * BlockLength;
     /// <summary>Index of block (a, c), a &lt;= c.</summary>
     public int Block(int a, int c) => a * OutputDim - a * (a - 1) / 2 + (c - a);

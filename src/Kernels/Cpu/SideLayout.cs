@@ -13,6 +13,8 @@ namespace Flatness.Kernels.Cpu;
 /// </summary>
 public readonly record struct SideLayout
 {
+    /// <summary>The layout of n = <paramref name="count"/> measurements of d_L x d_0 in chunks of at most <paramref name="chunkSize"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">a non-positive size, or more values than the largest array.</exception>
     public SideLayout(int count, int outputDim, int inputDim, int chunkSize)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), $"measurement count n = {count} must be positive");
@@ -34,11 +36,16 @@ public readonly record struct SideLayout
     public int OutputDim { get; }
     /// <summary>d_0.</summary>
     public int InputDim { get; }
+    /// <summary>Measurements per chunk (the last may hold fewer).</summary>
     public int ChunkSize { get; }
 
+    /// <summary>Number of chunks.</summary>
     public int ChunkCount => (Count + ChunkSize - 1) / ChunkSize;
+    /// <summary>Index of the first measurement of <paramref name="chunk"/>.</summary>
     public int ChunkStart(int chunk) => chunk * ChunkSize;
+    /// <summary>Measurements in <paramref name="chunk"/>.</summary>
     public int ChunkLength(int chunk) => Math.Min(ChunkSize, Count - chunk * ChunkSize);
+    /// <summary>Index of the chunk's first element in the side-by-side buffer.</summary>
     public int ChunkOffset(int chunk) => ChunkStart(chunk) * OutputDim * InputDim;
     /// <summary>Elements of the whole side-by-side copy: n d_L d_0.</summary>
     public int Length => Count * OutputDim * InputDim;

@@ -17,6 +17,11 @@ public static class SymmetricGemm
     /// </summary>
     public const int BlockSize = 64;
 
+    /// <summary>
+    /// C = alpha op(A) op(B) + beta C for a product known to be symmetric (m x m; op(A) m x k, op(B) k x m), computing
+    /// the upper block triangle and mirroring it.
+    /// </summary>
+    /// <exception cref="ArgumentException">a dimension, leading dimension or buffer that does not fit the shapes.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Compute<T>(Op opA, Op opB, int m, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)

@@ -25,7 +25,9 @@ public sealed class DeviceArray<T> : IDisposable where T : unmanaged
         }
     }
 
+    /// <summary>The name given at allocation (used in messages).</summary>
     public string Name { get; }
+    /// <summary>Number of elements.</summary>
     public long Length { get; }
     internal ArrayView<T> View => _buffer.View;
 
@@ -45,6 +47,7 @@ public sealed class DeviceArray<T> : IDisposable where T : unmanaged
         View.SubView(offset, destination.Length).CopyToCPU(destination);
     }
 
+    /// <summary>The whole array, downloaded to a new host array.</summary>
     public T[] ToArray()
     {
         var result = new T[Length];
@@ -52,6 +55,7 @@ public sealed class DeviceArray<T> : IDisposable where T : unmanaged
         return result;
     }
 
+    /// <summary>Sets every element to zero (queued on the device).</summary>
     public void Clear() => _buffer.View.MemSetToZero();
 
     private void CheckRange(long offset, long count)
@@ -60,6 +64,7 @@ public sealed class DeviceArray<T> : IDisposable where T : unmanaged
             throw new ArgumentOutOfRangeException(nameof(offset), $"range [{offset}, {offset + count}) is outside device array '{Name}' of length {Length}");
     }
 
+    /// <summary>Frees the device memory.</summary>
     public void Dispose() => _buffer.Dispose();
 }
 
@@ -69,6 +74,7 @@ public sealed class DeviceArray<T> : IDisposable where T : unmanaged
 public readonly record struct DeviceMatrix<T>(DeviceArray<T> Buffer, long Offset, int Rows, int Cols, long Stride)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The rows x cols matrix at the start of <paramref name="buffer"/>, stride cols.</summary>
     public DeviceMatrix(DeviceArray<T> buffer, int rows, int cols) : this(buffer, 0, rows, cols, cols) { }
 
     /// <summary>The block of <paramref name="rows"/> x <paramref name="cols"/> starting at (row, col).</summary>

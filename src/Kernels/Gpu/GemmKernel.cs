@@ -60,6 +60,11 @@ internal static class GemmKernel<T> where T : unmanaged, INumber<T>
 
     /// <param name="threadsPerSide">Td, a specialised value: each launch geometry is compiled with Td as a constant,
     /// so the register-tile offsets and load counts fold into immediates.</param>
+    /// <param name="p">shapes, transposes, leading dimensions, alpha and beta.</param>
+    /// <param name="a">the left operand as stored.</param>
+    /// <param name="b">the right operand as stored.</param>
+    /// <param name="c">the result, read when beta is not zero (written when K is not split).</param>
+    /// <param name="w">the partial sums of the K splits, reduced into C by <see cref="ReduceSplits"/>.</param>
     public static void Tiled(SpecializedValue<int> threadsPerSide, GemmArgs<T> p, ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, ArrayView<T> w)
     {
         var sa = SharedMemory.Allocate<T>(Bk * MaxPitch);

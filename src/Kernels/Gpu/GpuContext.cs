@@ -8,7 +8,17 @@ using ILGPU.Runtime.OpenCL;
 namespace Flatness.Kernels.Gpu;
 
 /// <summary>Which ILGPU accelerator to use. <see cref="Auto"/> prefers CUDA, then OpenCL, then the CPU accelerator.</summary>
-public enum GpuKind { Auto, Cuda, OpenCL, Cpu }
+public enum GpuKind
+{
+    /// <summary>CUDA, else OpenCL, else ILGPU's CPU accelerator.</summary>
+    Auto,
+    /// <summary>An NVIDIA GPU through CUDA.</summary>
+    Cuda,
+    /// <summary>An OpenCL device.</summary>
+    OpenCL,
+    /// <summary>ILGPU's CPU accelerator (an emulator for tests; slow).</summary>
+    Cpu,
+}
 
 /// <summary>
 /// A GPU that cannot be used: no such accelerator, the driver failed to start, a kernel failed to compile or a buffer
@@ -49,7 +59,9 @@ public sealed class GpuContext : IDisposable
     internal Accelerator Accelerator { get; }
     /// <summary>The kind actually chosen (never <see cref="GpuKind.Auto"/>).</summary>
     public GpuKind Kind { get; }
+    /// <summary>What the device offers (memory, group limits, ...).</summary>
     public GpuDeviceInfo Info { get; }
+    /// <summary>The device's name as the driver reports it.</summary>
     public string Name => Accelerator.Name;
     private static readonly object SharedGate = new();
     private static readonly Dictionary<GpuKind, GpuContext> SharedContexts = new();
@@ -208,6 +220,7 @@ public sealed class GpuContext : IDisposable
     /// <summary>Waits for all queued work on the accelerator.</summary>
     public void Synchronize() => Accelerator.Synchronize();
 
+    /// <summary>Releases the accelerator and the ILGPU context.</summary>
     public void Dispose()
     {
         if (_disposed) return;

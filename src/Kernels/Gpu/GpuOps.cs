@@ -53,6 +53,7 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         MaxTileThreadsPerSide = GemmKernel<T>.MaxTd;
     }
 
+    /// <summary>The device these operations run on.</summary>
     public GpuContext Context => _context;
 
     /// <summary>
@@ -74,8 +75,12 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Threads per group of the reductions (a power of two).</summary>
     internal int ReduceGroup => _reduceGroup;
 
+    /// <summary>A zeroed device array of <paramref name="length"/> elements, named for messages.</summary>
+    /// <exception cref="GpuUnavailableException">the device could not allocate it.</exception>
     public DeviceArray<T> Allocate(long length, string name) => new(_context, length, name);
 
+    /// <summary>A new device array holding a copy of <paramref name="data"/>.</summary>
+    /// <exception cref="GpuUnavailableException">the device could not allocate it.</exception>
     public DeviceArray<T> Upload(ReadOnlySpan<T> data, string name)
     {
         var array = new DeviceArray<T>(_context, data.Length, name);
@@ -83,6 +88,8 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         return array;
     }
 
+    /// <summary>A new device array holding a copy of the indices <paramref name="data"/>.</summary>
+    /// <exception cref="GpuUnavailableException">the device could not allocate it.</exception>
     public DeviceArray<int> UploadIndices(ReadOnlySpan<int> data, string name)
     {
         var array = new DeviceArray<int>(_context, data.Length, name);

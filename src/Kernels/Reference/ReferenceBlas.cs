@@ -36,6 +36,7 @@ public static class ReferenceBlas
         return result;
     }
 
+    /// <summary>A new matrix A + scaleB B (same shapes).</summary>
     public static Matrix<double> Add(Matrix<double> a, Matrix<double> b, double scaleB = 1.0)
     {
         var c = a.Clone();
@@ -43,6 +44,7 @@ public static class ReferenceBlas
         return c;
     }
 
+    /// <summary>A new matrix s A.</summary>
     public static Matrix<double> Scale(Matrix<double> a, double s)
     {
         var c = a.Clone();
@@ -58,6 +60,7 @@ public static class ReferenceBlas
         return s;
     }
 
+    /// <summary>||A||_F^2.</summary>
     public static double FrobeniusSquared(Matrix<double> a) => Dot(a, a);
 }
 
@@ -70,6 +73,8 @@ public sealed class ReferenceChains
     private readonly Matrix<double>[] _prefix;
     private readonly Matrix<double>[] _suffix;
 
+    /// <summary>The partial products of <paramref name="layers"/> (W_1 first; a non-empty chain, checked by the products).</summary>
+    /// <exception cref="ArgumentException">layers whose shapes do not chain.</exception>
     public ReferenceChains(IReadOnlyList<Matrix<double>> layers)
     {
         int depth = layers.Count;

@@ -9,10 +9,16 @@ namespace Flatness.Kernels.Tensors;
 /// </summary>
 public sealed class Matrix<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>Number of rows.</summary>
     public int Rows { get; }
+    /// <summary>Number of columns.</summary>
     public int Cols { get; }
+    /// <summary>The row-major buffer, Rows * Cols long (the matrix's own; writes go into the matrix).</summary>
     public T[] Data { get; }
 
+    /// <summary>A rows x cols matrix of zeros.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">a negative dimension.</exception>
+    /// <exception cref="OverflowException">rows * cols beyond an int.</exception>
     public Matrix(int rows, int cols)
     {
         if (rows < 0 || cols < 0)
@@ -34,18 +40,24 @@ public sealed class Matrix<T> where T : unmanaged, IFloatingPointIeee754<T>
         Data = data;
     }
 
+    /// <summary>Rows * Cols.</summary>
     public int Length => Data.Length;
+    /// <summary>The buffer as a span.</summary>
     public Span<T> Span => Data;
+    /// <summary>The whole matrix as a view (stride Cols).</summary>
     public MatrixView<T> View => new(Data, Rows, Cols, Cols);
 
+    /// <summary>Element (row, col), by reference (not bounds-checked beyond the buffer).</summary>
     public ref T this[int row, int col]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => ref Data[row * Cols + col];
     }
 
+    /// <summary>Row <paramref name="row"/> as a span of Cols elements.</summary>
     public Span<T> Row(int row) => Data.AsSpan(row * Cols, Cols);
 
+    /// <summary>The n x n identity.</summary>
     public static Matrix<T> Identity(int n)
     {
         var m = new Matrix<T>(n, n);
@@ -53,6 +65,7 @@ public sealed class Matrix<T> where T : unmanaged, IFloatingPointIeee754<T>
         return m;
     }
 
+    /// <summary>A copy of a two-dimensional array, values[r, c] at (r, c).</summary>
     public static Matrix<T> FromRows(T[,] values)
     {
         var m = new Matrix<T>(values.GetLength(0), values.GetLength(1));
@@ -62,8 +75,10 @@ public sealed class Matrix<T> where T : unmanaged, IFloatingPointIeee754<T>
         return m;
     }
 
+    /// <summary>A deep copy.</summary>
     public Matrix<T> Clone() => new(Rows, Cols, (T[])Data.Clone());
 
+    /// <summary>A new Cols x Rows matrix holding the transpose.</summary>
     public Matrix<T> Transpose()
     {
         var t = new Matrix<T>(Cols, Rows);
@@ -81,8 +96,10 @@ public sealed class Matrix<T> where T : unmanaged, IFloatingPointIeee754<T>
         return m;
     }
 
+    /// <summary>Whether <paramref name="other"/> has the same rows and columns.</summary>
     public bool SameShape(Matrix<T> other) => Rows == other.Rows && Cols == other.Cols;
 
+    /// <summary>The element type and the shape, for messages.</summary>
     public override string ToString() => $"Matrix<{typeof(T).Name}>({Rows}x{Cols})";
 }
 
@@ -93,14 +110,21 @@ public sealed class Matrix<T> where T : unmanaged, IFloatingPointIeee754<T>
 public readonly struct MatrixView<T>(T[] data, int rows, int cols, int stride, int offset = 0)
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The underlying buffer (shared, not copied).</summary>
     public T[] Data { get; } = data;
+    /// <summary>Number of rows.</summary>
     public int Rows { get; } = rows;
+    /// <summary>Number of columns.</summary>
     public int Cols { get; } = cols;
+    /// <summary>Elements from one row to the next (at least Cols).</summary>
     public int Stride { get; } = stride;
+    /// <summary>Index of element (0, 0) in <see cref="Data"/>.</summary>
     public int Offset { get; } = offset;
 
+    /// <summary>Element (row, col), by reference.</summary>
     public ref T this[int row, int col] => ref Data[Offset + row * Stride + col];
 
+    /// <summary>The rows x cols sub-view whose (0, 0) is this view's (row, col).</summary>
     public MatrixView<T> Slice(int row, int col, int rows, int cols) =>
         new(Data, rows, cols, Stride, Offset + row * Stride + col);
 }
