@@ -7,11 +7,17 @@ namespace Flatness.Solver.Backends;
 [Flags]
 public enum Quantities
 {
+    /// <summary>The loss L(W).</summary>
     Loss = 1,
+    /// <summary>The exact trace of the loss Hessian and its per-layer parts.</summary>
     Trace = 2,
+    /// <summary>dL/dW_j for every layer.</summary>
     LossGradient = 4,
+    /// <summary>d tr H / dW_j for every layer.</summary>
     TraceGradient = 8,
+    /// <summary>Loss and trace.</summary>
     Values = Loss | Trace,
+    /// <summary>Loss, trace and both gradients.</summary>
     All = Loss | Trace | LossGradient | TraceGradient,
 }
 
@@ -29,6 +35,7 @@ public sealed class Evaluation
     /// <summary>d tr H / dW_j, index 0 is W_1.</summary>
     public Matrix<double>[]? TraceGradient { get; init; }
 
+    /// <summary>L + lambda tr H (both must have been asked for).</summary>
     public double Objective(double lambda) => Loss + lambda * Trace;
 }
 
@@ -44,6 +51,7 @@ public interface IEvaluator : IDisposable
     EvaluationPath Path { get; }
     /// <summary>The element type of the work.</summary>
     Precision Precision { get; }
+    /// <summary>The problem the evaluator holds.</summary>
     SensingProblem Problem { get; }
 
     /// <summary>Loss, trace of the Hessian and their gradients at <paramref name="layers"/> (index 0 is W_1), as asked.</summary>

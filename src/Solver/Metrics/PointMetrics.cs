@@ -19,6 +19,7 @@ public sealed record PointMetrics
     public required double Loss { get; init; }
     /// <summary>tr H(W), exact.</summary>
     public required double HessianTrace { get; init; }
+    /// <summary>The weight lambda of the trace in <see cref="Objective"/> (0 for the plain loss).</summary>
     public required double Lambda { get; init; }
     /// <summary>Loss + Lambda * HessianTrace.</summary>
     public required double Objective { get; init; }
@@ -28,21 +29,30 @@ public sealed record PointMetrics
     public required double BoundF { get; init; }
     /// <summary>tr H / (2 G); within [1 - delta, 1 + delta] under rank-one RIP; NaN when G = 0.</summary>
     public required double TraceOver2G { get; init; }
+    /// <summary>||E||_*, the sum of the singular values of the end-to-end matrix.</summary>
     public required double NuclearNorm { get; init; }
+    /// <summary>||E||_F.</summary>
     public required double FrobeniusNorm { get; init; }
+    /// <summary>||E||_2, the largest singular value.</summary>
     public required double SpectralNorm { get; init; }
+    /// <summary>The effective rank of E (docs/MATH.md; see <c>MatrixNorms.EffectiveRank</c>).</summary>
     public required double EffectiveRank { get; init; }
     /// <summary>||E - M*||_F^2 / ||M*||_F^2, or null without ground truth.</summary>
     public double? RelativeError { get; init; }
 
+    /// <summary>L, the number of layers.</summary>
     public required int Depth { get; init; }
     /// <summary>[d_0, ..., d_L].</summary>
     public required int[] Dims { get; init; }
     /// <summary>n, the number of measurements.</summary>
     public required int Count { get; init; }
+    /// <summary>Dense, completion or rank-one measurements.</summary>
     public required MeasurementKind Measurement { get; init; }
+    /// <summary>The backend that computed the metrics.</summary>
     public required BackendKind Backend { get; init; }
+    /// <summary>The evaluation path that computed them.</summary>
     public required EvaluationPath Path { get; init; }
+    /// <summary>The element type of that computation.</summary>
     public required Precision Precision { get; init; }
 
     /// <summary>E = W_L ... W_1.</summary>

@@ -51,12 +51,14 @@ public record OptimizerOptions
         if (MaxBackoffs < 0) throw new ArgumentOutOfRangeException(nameof(MaxBackoffs), $"max back-offs must be >= 0, got {MaxBackoffs}");
     }
 
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <paramref name="name"/> unless the value is finite and positive.</summary>
     protected static void RequirePositive(double value, string name)
     {
         if (!(value > 0) || !double.IsFinite(value))
             throw new ArgumentOutOfRangeException(name, $"{name} must be finite and positive, got {value}");
     }
 
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <paramref name="name"/> unless the value is finite and at least 0.</summary>
     protected static void RequireNonNegative(double value, string name)
     {
         if (!(value >= 0) || !double.IsFinite(value))
@@ -67,10 +69,12 @@ public record OptimizerOptions
 /// <summary><c>gd</c>: gradient descent on the loss.</summary>
 public sealed record GradientDescentOptions : OptimizerOptions
 {
+    /// <summary>The step size.</summary>
     public double LearningRate { get; init; } = 0.05;
     /// <summary>Armijo backtracking from <see cref="LearningRate"/> (halving until sufficient decrease).</summary>
     public bool Backtracking { get; init; }
 
+    /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
@@ -81,11 +85,14 @@ public sealed record GradientDescentOptions : OptimizerOptions
 /// <summary><c>flat</c>: gradient descent on loss + lambda tr H with the exact gradient.</summary>
 public sealed record FlatOptions : OptimizerOptions
 {
+    /// <summary>The weight of tr H in L + lambda tr H.</summary>
     public double Lambda { get; init; } = 1e-3;
+    /// <summary>The step size.</summary>
     public double LearningRate { get; init; } = 0.05;
     /// <summary>Armijo backtracking from <see cref="LearningRate"/> (halving until sufficient decrease).</summary>
     public bool Backtracking { get; init; }
 
+    /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
@@ -100,6 +107,7 @@ public sealed record FlatOptions : OptimizerOptions
 /// </summary>
 public sealed record PenaltyOptions : OptimizerOptions
 {
+    /// <summary>Penalty defaults: loss tolerance 1e-10, a history row every 10 iterations, 20000 L-BFGS iterations.</summary>
     public PenaltyOptions()
     {
         LossTolerance = 1e-10;
@@ -111,12 +119,14 @@ public sealed record PenaltyOptions : OptimizerOptions
     public double? InitialMu { get; init; }
     /// <summary>Factor g by which mu grows from one stage to the next.</summary>
     public double Growth { get; init; } = 10.0;
+    /// <summary>The most stages (values of mu) before the run stops with <see cref="StopReason.StageLimit"/>.</summary>
     public int MaxStages { get; init; } = 12;
     /// <summary>L-BFGS memory.</summary>
     public int Memory { get; init; } = 10;
     /// <summary>A stage ends when one L-BFGS iteration decreases tr H + mu L by at most this, relatively.</summary>
     public double StageTolerance { get; init; } = 1e-12;
 
+    /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
@@ -131,15 +141,19 @@ public sealed record PenaltyOptions : OptimizerOptions
 /// <summary><c>label-noise</c>: one-sample SGD on (f_i - b_i - sigma xi)^2 with fresh xi ~ N(0, 1) every step.</summary>
 public sealed record LabelNoiseOptions : OptimizerOptions
 {
+    /// <summary>Label-noise defaults: 100000 steps.</summary>
     public LabelNoiseOptions() => MaxSteps = 100_000;
 
+    /// <summary>The step size.</summary>
     public double LearningRate { get; init; } = 0.01;
+    /// <summary>Standard deviation of the label noise.</summary>
     public double Sigma { get; init; } = 0.1;
     /// <summary>Seed of the sample indices and the label noise.</summary>
     public int Seed { get; init; }
     /// <summary>The full loss is checked (and a good iterate saved) every this many steps.</summary>
     public int CheckEvery { get; init; } = 100;
 
+    /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
@@ -152,9 +166,12 @@ public sealed record LabelNoiseOptions : OptimizerOptions
 /// <summary><c>sam</c>: full-batch sharpness-aware minimisation, W &lt;- W - lr grad L(W + rho g/||g||), g = grad L(W).</summary>
 public sealed record SamOptions : OptimizerOptions
 {
+    /// <summary>The step size.</summary>
     public double LearningRate { get; init; } = 0.05;
+    /// <summary>The SAM radius: the ascent step has length rho.</summary>
     public double Rho { get; init; } = 0.05;
 
+    /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
@@ -166,14 +183,19 @@ public sealed record SamOptions : OptimizerOptions
 /// <summary><c>one-sam</c>: SAM one sample at a time (ascent and descent on the same sampled measurement).</summary>
 public sealed record OneSampleSamOptions : OptimizerOptions
 {
+    /// <summary>One-sample SAM defaults: 100000 steps.</summary>
     public OneSampleSamOptions() => MaxSteps = 100_000;
 
+    /// <summary>The step size.</summary>
     public double LearningRate { get; init; } = 0.01;
+    /// <summary>The SAM radius: the ascent step has length rho.</summary>
     public double Rho { get; init; } = 0.05;
+    /// <summary>Seed of the sample indices.</summary>
     public int Seed { get; init; }
     /// <summary>The full loss is checked (and a good iterate saved) every this many steps.</summary>
     public int CheckEvery { get; init; } = 100;
 
+    /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();
@@ -188,11 +210,14 @@ public sealed record OneSampleSamOptions : OptimizerOptions
 /// </summary>
 public sealed record WeightDecayOptions : OptimizerOptions
 {
+    /// <summary>The weight-decay coefficient mu.</summary>
     public double Mu { get; init; } = 1e-3;
     /// <summary>Null: L-BFGS; otherwise gradient descent with this step size.</summary>
     public double? LearningRate { get; init; }
+    /// <summary>L-BFGS memory.</summary>
     public int Memory { get; init; } = 10;
 
+    /// <inheritdoc/>
     public override void Validate()
     {
         base.Validate();

@@ -14,9 +14,13 @@ public sealed class RunHistory
 {
     private readonly List<HistoryRow> _rows = [];
 
+    /// <summary>The rows, in step order.</summary>
     public IReadOnlyList<HistoryRow> Rows => _rows;
+    /// <summary>Number of rows.</summary>
     public int Count => _rows.Count;
 
+    /// <summary>Appends a row.</summary>
+    /// <exception cref="ArgumentException">a row with a smaller step than the last.</exception>
     public void Add(HistoryRow row)
     {
         if (_rows.Count > 0 && row.Step < _rows[^1].Step)
@@ -45,15 +49,22 @@ public sealed class RunHistory
 public sealed record ProgressReport(string Method, long Step, long MaxSteps, double Loss, double Objective, TimeSpan Elapsed,
     string? Stage = null, bool Final = false, double LambdaMax = double.NaN);
 
+/// <summary>Why an optimiser run stopped.</summary>
 public enum StopReason
 {
+    /// <summary>The step budget <see cref="OptimizerOptions.MaxSteps"/> is spent.</summary>
     MaxSteps,
+    /// <summary>The loss reached <see cref="OptimizerOptions.LossTolerance"/> times ||b||^2 / n.</summary>
     LossTolerance,
+    /// <summary>The objective's gradient norm reached <see cref="OptimizerOptions.GradientTolerance"/>.</summary>
     GradientTolerance,
+    /// <summary>One step changed the objective by at most <see cref="OptimizerOptions.ObjectiveTolerance"/> (relative).</summary>
     ObjectiveTolerance,
+    /// <summary>The wall-clock limit <see cref="OptimizerOptions.TimeLimit"/> passed.</summary>
     TimeLimit,
     /// <summary>Too many back-offs: the last good iterate is returned.</summary>
     Diverged,
+    /// <summary>L-BFGS found no step satisfying the Wolfe conditions (usually at the limit of float64).</summary>
     LineSearchFailed,
     /// <summary>The penalty method used all its stages without reaching the loss tolerance.</summary>
     StageLimit,
@@ -64,13 +75,19 @@ public enum StopReason
 /// <summary>The outcome of an optimiser run. The layers are always finite (the last good iterate).</summary>
 public sealed class OptimizerResult
 {
+    /// <summary>The optimiser's name ("gd", "flat", ...).</summary>
     public required string Method { get; init; }
+    /// <summary>The final layers.</summary>
     public required Factorization Layers { get; init; }
+    /// <summary>The recorded metric rows.</summary>
     public required RunHistory History { get; init; }
+    /// <summary>Steps taken (L-BFGS iterations for the L-BFGS methods).</summary>
     public required long Steps { get; init; }
+    /// <summary>Why the run stopped.</summary>
     public required StopReason Reason { get; init; }
     /// <summary>Steps undone (non-finite or blown-up objective) or, for L-BFGS, non-finite line-search trials.</summary>
     public required int Backoffs { get; init; }
+    /// <summary>Wall-clock seconds of the run.</summary>
     public required double Seconds { get; init; }
     /// <summary>Objective evaluations through the evaluator.</summary>
     public required long Evaluations { get; init; }

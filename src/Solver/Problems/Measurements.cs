@@ -2,7 +2,16 @@ using Flatness.Kernels.Tensors;
 
 namespace Flatness.Solver.Problems;
 
-public enum MeasurementKind { Dense, Completion, RankOne }
+/// <summary>The three kinds of measurement operator.</summary>
+public enum MeasurementKind
+{
+    /// <summary>Dense A_i (for example Gaussian), stored as an n x d_L x d_0 array.</summary>
+    Dense,
+    /// <summary>Observed entries: A_i = s e_{r_i} e_{c_i}^T.</summary>
+    Completion,
+    /// <summary>Rank-one A_i = u_i v_i^T.</summary>
+    RankOne,
+}
 
 /// <summary>
 /// A linear measurement operator M -> (&lt;A_i, M&gt;)_i on d_L x d_0 matrices, with the sandwich operators of
@@ -10,6 +19,7 @@ public enum MeasurementKind { Dense, Completion, RankOne }
 /// </summary>
 public abstract class Measurements
 {
+    /// <summary>For the derived kinds: n measurements of d_L x d_0 matrices.</summary>
     protected Measurements(int count, int outputDim, int inputDim)
     {
         Count = count;
@@ -17,6 +27,7 @@ public abstract class Measurements
         InputDim = inputDim;
     }
 
+    /// <summary>Which kind of operator this is.</summary>
     public abstract MeasurementKind Kind { get; }
     /// <summary>n, the number of measurements.</summary>
     public int Count { get; }

@@ -33,12 +33,19 @@ public sealed record SolveRequest
     /// </summary>
     public int Seed { get; init; }
 
+    /// <summary>The method (README "solve" lists what each minimises). Its parameters below left null take its defaults.</summary>
     public SolveMethod Method { get; init; } = SolveMethod.Penalty;
+    /// <summary>lambda of <c>flat</c>: the weight of tr H in L + lambda tr H.</summary>
     public double? Lambda { get; init; }
+    /// <summary>The step size of the gradient methods.</summary>
     public double? LearningRate { get; init; }
+    /// <summary>Step budget (L-BFGS iterations for penalty and weight-decay, ADMM iterations for nuclear).</summary>
     public long? Steps { get; init; }
+    /// <summary>Label-noise standard deviation of <c>label-noise</c>.</summary>
     public double? Sigma { get; init; }
+    /// <summary>The SAM radius of <c>sam</c> and <c>one-sam</c>.</summary>
     public double? Rho { get; init; }
+    /// <summary>The first penalty weight of <c>penalty</c>, or the weight-decay coefficient of <c>weight-decay</c>.</summary>
     public double? Mu { get; init; }
 
     /// <summary>The evaluator's device family (auto: the selector's cheapest candidate).</summary>

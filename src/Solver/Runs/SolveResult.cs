@@ -11,7 +11,9 @@ namespace Flatness.Solver.Runs;
 /// <summary>The outcome of a <see cref="SolveRequest"/>.</summary>
 public sealed class SolveResult
 {
+    /// <summary>The method that ran.</summary>
     public required SolveMethod Method { get; init; }
+    /// <summary>The problem it solved (loaded or generated).</summary>
     public required SensingProblem Problem { get; init; }
     /// <summary>[d_0, .., d_L] of the model (for the baselines: of the flattest factorisation the metrics use).</summary>
     public required int[] Dims { get; init; }
@@ -21,11 +23,13 @@ public sealed class SolveResult
     public Factorization? Layers { get; init; }
     /// <summary>E, the end-to-end matrix of the solution.</summary>
     public Matrix<double> EndToEnd => Metrics.EndToEnd;
+    /// <summary>The metric rows recorded during the run (see <see cref="SolveRequest.HistoryEvery"/>).</summary>
     public required RunHistory History { get; init; }
     /// <summary>Steps taken (L-BFGS iterations for L-BFGS methods, ADMM iterations for nuclear, 0 for min-frobenius).</summary>
     public required long Steps { get; init; }
     /// <summary>Wall-clock seconds of the solve: evaluator set-up, optimisation and final metrics.</summary>
     public required double Seconds { get; init; }
+    /// <summary>Steps undone because the objective blew up or was not finite (each halves the step size).</summary>
     public required int Backoffs { get; init; }
     /// <summary>The step size the method ended with (halved once per back-off); NaN for methods without one.</summary>
     public double FinalLearningRate { get; init; } = double.NaN;
