@@ -43,6 +43,7 @@ public static class HessianBenchmark
         return (problem, Initializers.Gaussian(dims, 1.0, seed + 1).Layers);
     }
 
+    /// <inheritdoc/>
     public static HessianBenchmarkResult Run(int dim, int depth, int count, double tolerance = 1e-10, int repeats = 7, int seed = 0,
         EvaluatorOptions? options = null)
     {

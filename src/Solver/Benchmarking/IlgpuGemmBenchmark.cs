@@ -12,6 +12,7 @@ namespace Flatness.Solver.Benchmarking;
 /// </summary>
 public static class IlgpuGemmBenchmark
 {
+    /// <inheritdoc/>
     public static GemmBenchmarkResult Run(int size, Precision precision, int repeats, BackendKind backend)
     {
         var context = GpuContext.Shared(GpuBackend.KindOf(backend));

@@ -38,6 +38,7 @@ public static class ObjectiveBenchmark
     private const double WarmupSeconds = 2.0;
     private const double MaxWarmupSeconds = 10.0;
 
+    /// <inheritdoc/>
     public static ObjectiveBenchmarkResult Run(int dim, int depth, int count, Precision precision = Precision.F64,
         BackendKind backend = BackendKind.Auto, EvaluationPath? path = null, int repeats = 7, int seed = 0, Action<string>? warn = null)
     {

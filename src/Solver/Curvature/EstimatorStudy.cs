@@ -23,6 +23,7 @@ public static class EstimatorStudy
         ("rank-one", Generators.RankOne(8, 8, 2, 120, seed: 3)),
     ];
 
+    /// <inheritdoc/>
     public static IReadOnlyList<EstimatorErrorPoint> Run(int seeds = 20, IProgress<string>? progress = null, CancellationToken cancellation = default)
     {
         if (seeds < 1) throw new ArgumentOutOfRangeException(nameof(seeds), $"--seeds must be at least 1, got {seeds}");

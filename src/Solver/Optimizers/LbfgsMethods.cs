@@ -11,13 +11,16 @@ namespace Flatness.Solver.Optimizers;
 /// </summary>
 public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
 {
+    /// <inheritdoc/>
     public string Method => "penalty";
+    /// <summary>The options this optimiser runs with.</summary>
     public PenaltyOptions Options { get; } = options;
 
     /// <summary>The default mu_0 = 100 (d_0 d_L)^{1/L} (||b||^2/n)^{-1/L}.</summary>
     public static double DefaultInitialMu(int inputDim, int outputDim, int depth, double nullLoss) =>
         100 * Math.Pow((double)inputDim * outputDim, 1.0 / depth) * Math.Pow(nullLoss > 0 ? nullLoss : 1.0, -1.0 / depth);
 
+    /// <inheritdoc/>
     public OptimizerResult Run(IEvaluator evaluator, Factorization start)
     {
         ArgumentNullException.ThrowIfNull(evaluator);
@@ -72,9 +75,12 @@ public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
 /// </summary>
 public sealed class WeightDecay(WeightDecayOptions options) : IOptimizer
 {
+    /// <inheritdoc/>
     public string Method => "weight-decay";
+    /// <summary>The options this optimiser runs with.</summary>
     public WeightDecayOptions Options { get; } = options;
 
+    /// <inheritdoc/>
     public OptimizerResult Run(IEvaluator evaluator, Factorization start)
     {
         ArgumentNullException.ThrowIfNull(evaluator);

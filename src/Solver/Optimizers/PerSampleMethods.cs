@@ -12,9 +12,12 @@ namespace Flatness.Solver.Optimizers;
 /// </summary>
 public sealed class LabelNoiseSgd(LabelNoiseOptions options) : IOptimizer
 {
+    /// <inheritdoc/>
     public string Method => "label-noise";
+    /// <summary>The options this optimiser runs with.</summary>
     public LabelNoiseOptions Options { get; } = options;
 
+    /// <inheritdoc/>
     public OptimizerResult Run(IEvaluator evaluator, Factorization start)
     {
         Options.Validate();
@@ -29,9 +32,12 @@ public sealed class LabelNoiseSgd(LabelNoiseOptions options) : IOptimizer
 /// </summary>
 public sealed class OneSampleSam(OneSampleSamOptions options) : IOptimizer
 {
+    /// <inheritdoc/>
     public string Method => "one-sam";
+    /// <summary>The options this optimiser runs with.</summary>
     public OneSampleSamOptions Options { get; } = options;
 
+    /// <inheritdoc/>
     public OptimizerResult Run(IEvaluator evaluator, Factorization start)
     {
         Options.Validate();

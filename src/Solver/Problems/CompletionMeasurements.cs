@@ -5,6 +5,9 @@ namespace Flatness.Solver.Problems;
 /// <summary>Matrix completion: A_i = s e_{row_i} e_{col_i}^T. Never materialises A_i.</summary>
 public sealed class CompletionMeasurements : Measurements
 {
+    /// <summary>Observed entries (rows[i], cols[i]) of a d_L x d_0 matrix, each measured with factor <paramref name="scale"/>.</summary>
+    /// <exception cref="ArgumentException">index arrays of different lengths.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">an index outside the matrix, or a zero or non-finite scale.</exception>
     public CompletionMeasurements(int outputDim, int inputDim, int[] rows, int[] cols, double scale = 1.0)
         : base(rows.Length, outputDim, inputDim)
     {
@@ -24,16 +27,22 @@ public sealed class CompletionMeasurements : Measurements
         Scale = scale;
     }
 
+    /// <inheritdoc/>
     public override MeasurementKind Kind => MeasurementKind.Completion;
+    /// <summary>The row of each observed entry.</summary>
     public int[] RowIndex { get; }
+    /// <summary>The column of each observed entry.</summary>
     public int[] ColIndex { get; }
+    /// <summary>s in A_i = s e_{row_i} e_{col_i}^T.</summary>
     public double Scale { get; }
 
+    /// <inheritdoc/>
     public override void Forward(Matrix<double> e, Span<double> f)
     {
         for (int i = 0; i < Count; i++) f[i] = Scale * e[RowIndex[i], ColIndex[i]];
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> Adjoint(ReadOnlySpan<double> w)
     {
         var z = new Matrix<double>(OutputDim, InputDim);
@@ -41,6 +50,7 @@ public sealed class CompletionMeasurements : Measurements
         return z;
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> S(Matrix<double> h)
     {
         var s = new Matrix<double>(OutputDim, OutputDim);
@@ -49,6 +59,7 @@ public sealed class CompletionMeasurements : Measurements
         return s;
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> SAdjoint(Matrix<double> g)
     {
         var s = new Matrix<double>(InputDim, InputDim);
@@ -57,6 +68,7 @@ public sealed class CompletionMeasurements : Measurements
         return s;
     }
 
+    /// <inheritdoc/>
     public override Measurements Select(ReadOnlySpan<int> indices)
     {
         var r = new int[indices.Length];
@@ -65,6 +77,7 @@ public sealed class CompletionMeasurements : Measurements
         return new CompletionMeasurements(OutputDim, InputDim, r, c, Scale);
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> Dense(int i)
     {
         var m = new Matrix<double>(OutputDim, InputDim);

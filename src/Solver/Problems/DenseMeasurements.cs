@@ -5,6 +5,8 @@ namespace Flatness.Solver.Problems;
 /// <summary>Dense measurements: A holds the n matrices A_i (d_L x d_0, row-major) one after another.</summary>
 public sealed class DenseMeasurements : Measurements
 {
+    /// <summary>n dense measurements stacked in <paramref name="a"/> (n x d_L x d_0, C order), kept without copying.</summary>
+    /// <exception cref="ArgumentException">A of the wrong length.</exception>
     public DenseMeasurements(int count, int outputDim, int inputDim, double[] a) : base(count, outputDim, inputDim)
     {
         if (a.Length != (long)count * outputDim * inputDim)
@@ -12,12 +14,15 @@ public sealed class DenseMeasurements : Measurements
         A = a;
     }
 
+    /// <inheritdoc/>
     public override MeasurementKind Kind => MeasurementKind.Dense;
     /// <summary>Stacked A_i, shape (n, d_L, d_0), C order.</summary>
     public double[] A { get; }
     private int Size => OutputDim * InputDim;
+    /// <summary>A_i, row-major.</summary>
     public ReadOnlySpan<double> Item(int i) => A.AsSpan(i * Size, Size);
 
+    /// <inheritdoc/>
     public override void Forward(Matrix<double> e, Span<double> f)
     {
         for (int i = 0; i < Count; i++)
@@ -29,6 +34,7 @@ public sealed class DenseMeasurements : Measurements
         }
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> Adjoint(ReadOnlySpan<double> w)
     {
         var z = new Matrix<double>(OutputDim, InputDim);
@@ -40,6 +46,7 @@ public sealed class DenseMeasurements : Measurements
         return z;
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> S(Matrix<double> h)
     {
         int dl = OutputDim, d0 = InputDim;
@@ -66,6 +73,7 @@ public sealed class DenseMeasurements : Measurements
         return s;
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> SAdjoint(Matrix<double> g)
     {
         int dl = OutputDim, d0 = InputDim;
@@ -92,6 +100,7 @@ public sealed class DenseMeasurements : Measurements
         return s;
     }
 
+    /// <inheritdoc/>
     public override Measurements Select(ReadOnlySpan<int> indices)
     {
         var a = new double[indices.Length * Size];
@@ -99,5 +108,6 @@ public sealed class DenseMeasurements : Measurements
         return new DenseMeasurements(indices.Length, OutputDim, InputDim, a);
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> Dense(int i) => new(OutputDim, InputDim, Item(i).ToArray());
 }

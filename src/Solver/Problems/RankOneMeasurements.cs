@@ -5,6 +5,8 @@ namespace Flatness.Solver.Problems;
 /// <summary>Rank-one measurements A_i = u_i v_i^T; U is (n, d_L) and V is (n, d_0), row-major. Never materialises A_i.</summary>
 public sealed class RankOneMeasurements : Measurements
 {
+    /// <summary>n rank-one measurements from the rows of U (n x d_L) and V (n x d_0), kept without copying.</summary>
+    /// <exception cref="ArgumentException">U or V of the wrong length.</exception>
     public RankOneMeasurements(int count, int outputDim, int inputDim, double[] u, double[] v) : base(count, outputDim, inputDim)
     {
         if (u.Length != (long)count * outputDim)
@@ -15,10 +17,15 @@ public sealed class RankOneMeasurements : Measurements
         V = v;
     }
 
+    /// <inheritdoc/>
     public override MeasurementKind Kind => MeasurementKind.RankOne;
+    /// <summary>The u_i, stacked row-major (n x d_L).</summary>
     public double[] U { get; }
+    /// <summary>The v_i, stacked row-major (n x d_0).</summary>
     public double[] V { get; }
+    /// <summary>u_i.</summary>
     public ReadOnlySpan<double> Ui(int i) => U.AsSpan(i * OutputDim, OutputDim);
+    /// <summary>v_i.</summary>
     public ReadOnlySpan<double> Vi(int i) => V.AsSpan(i * InputDim, InputDim);
 
     private static double Bilinear(ReadOnlySpan<double> x, Matrix<double> m, ReadOnlySpan<double> y)
@@ -39,11 +46,13 @@ public sealed class RankOneMeasurements : Measurements
             for (int b = 0; b < y.Length; b++) target[a, b] += w * x[a] * y[b];
     }
 
+    /// <inheritdoc/>
     public override void Forward(Matrix<double> e, Span<double> f)
     {
         for (int i = 0; i < Count; i++) f[i] = Bilinear(Ui(i), e, Vi(i));
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> Adjoint(ReadOnlySpan<double> w)
     {
         var z = new Matrix<double>(OutputDim, InputDim);
@@ -51,6 +60,7 @@ public sealed class RankOneMeasurements : Measurements
         return z;
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> S(Matrix<double> h)
     {
         var s = new Matrix<double>(OutputDim, OutputDim);
@@ -58,6 +68,7 @@ public sealed class RankOneMeasurements : Measurements
         return s;
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> SAdjoint(Matrix<double> g)
     {
         var s = new Matrix<double>(InputDim, InputDim);
@@ -65,6 +76,7 @@ public sealed class RankOneMeasurements : Measurements
         return s;
     }
 
+    /// <inheritdoc/>
     public override Measurements Select(ReadOnlySpan<int> indices)
     {
         var u = new double[indices.Length * OutputDim];
@@ -77,6 +89,7 @@ public sealed class RankOneMeasurements : Measurements
         return new RankOneMeasurements(indices.Length, OutputDim, InputDim, u, v);
     }
 
+    /// <inheritdoc/>
     public override Matrix<double> Dense(int i)
     {
         var m = new Matrix<double>(OutputDim, InputDim);

@@ -15,6 +15,7 @@ namespace Flatness.Solver.Runs;
 /// </summary>
 public static class SolveRunner
 {
+    /// <inheritdoc/>
     public static SolveResult Run(SolveRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -10,11 +10,16 @@ namespace Flatness.Solver.Backends;
 /// </summary>
 public sealed class ReferenceEvaluator(SensingProblem problem) : IEvaluator
 {
+    /// <inheritdoc/>
     public BackendKind Backend => BackendKind.Reference;
+    /// <inheritdoc/>
     public EvaluationPath Path => EvaluationPath.Reference;
+    /// <inheritdoc/>
     public Precision Precision => Precision.F64;
+    /// <inheritdoc/>
     public SensingProblem Problem { get; } = problem;
 
+    /// <inheritdoc/>
     public Evaluation Evaluate(IReadOnlyList<Matrix<double>> layers, Quantities what)
     {
         LayerChecks.RequireMatches(layers, Problem);
@@ -159,5 +164,6 @@ public sealed class ReferenceEvaluator(SensingProblem problem) : IEvaluator
         return result;
     }
 
+    /// <inheritdoc/>
     public void Dispose() { }
 }

@@ -125,5 +125,6 @@ public sealed class NpyArray
         return $"[{string.Join(", ", idx)}]";
     }
 
+    /// <inheritdoc/>
     public override string ToString() => $"{Name}: {DType.Descr()} {ShapeText}";
 }
