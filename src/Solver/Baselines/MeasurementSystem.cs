@@ -19,6 +19,7 @@ public sealed class MeasurementSystem
     private readonly Cholesky? _normal;  // X^T X
     private readonly double[]? _x;
 
+    /// <summary>The system A(M) = b of these measurements (the factorisation or solver is chosen from their kind and shape).</summary>
     public MeasurementSystem(Measurements measurements, double cgTolerance = 1e-14, int? maxCgIterations = null)
     {
         ArgumentNullException.ThrowIfNull(measurements);
@@ -48,10 +49,13 @@ public sealed class MeasurementSystem
 
     /// <summary>"cholesky-rows" (X X^T), "cholesky-normal" (X^T X) or "cgls" (matrix-free).</summary>
     public string Method { get; }
+    /// <summary>Relative residual at which conjugate gradients stop (iterative projections).</summary>
     public double CgTolerance { get; }
+    /// <summary>Most conjugate-gradient iterations per solve.</summary>
     public int MaxCgIterations { get; }
     /// <summary>CGLS iterations of the last solve (0 for Cholesky).</summary>
     public int LastIterations { get; private set; }
+    /// <summary>The measurements of the system.</summary>
     public Measurements Measurements => _m;
 
     /// <summary>A^+ y: the least-Frobenius-norm M among the least-squares solutions of A(M) = y.</summary>

@@ -13,6 +13,7 @@ public sealed record MinimumFrobeniusResult(Matrix<double> Solution, string Meth
 /// </summary>
 public static class MinimumFrobenius
 {
+    /// <summary>The least-Frobenius-norm M with A(M) = b (least squares when b is inconsistent).</summary>
     public static MinimumFrobeniusResult Solve(SensingProblem problem)
     {
         ArgumentNullException.ThrowIfNull(problem);

@@ -6,19 +6,23 @@ using Flatness.Solver.Problems;
 
 namespace Flatness.Solver.Baselines;
 
+/// <summary>Stopping rules and progress of <see cref="NuclearNormMinimization.Solve"/>.</summary>
 public sealed record NuclearOptions
 {
+    /// <summary>Most ADMM iterations.</summary>
     public int MaxIterations { get; init; } = 20_000;
     /// <summary>Absolute and relative tolerance on the primal and dual residuals (Boyd et al., section 3.3.1).</summary>
     public double Tolerance { get; init; } = 1e-10;
     /// <summary>Initial ADMM penalty rho; default 10 / ||A^+ b||_2. Adapted by residual balancing.</summary>
     public double? Rho { get; init; }
+    /// <summary>Optional wall-clock limit.</summary>
     public TimeSpan? TimeLimit { get; init; }
     /// <summary>Told every ~0.5% of the iterations, and at the end, where the iteration stands.</summary>
     public IProgress<ProgressReport>? Progress { get; init; }
     /// <summary>Stops at the next iteration once cancelled, returning the current iterate (not converged).</summary>
     public CancellationToken Cancellation { get; init; }
 
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
         if (MaxIterations < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), $"iterations must be >= 1, got {MaxIterations}");
@@ -43,6 +47,8 @@ public sealed record NuclearResult(Matrix<double> Solution, Matrix<double> Dual,
 /// </summary>
 public static class NuclearNormMinimization
 {
+    /// <summary>min ||M||_* subject to A(M) = b, from the least-norm solution (see the class comment).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">invalid options.</exception>
     public static NuclearResult Solve(SensingProblem problem, NuclearOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(problem);

@@ -13,6 +13,7 @@ public sealed record EstimatorErrorPoint(string Problem, TraceEstimator Method, 
 /// </summary>
 public static class EstimatorStudy
 {
+    /// <summary>The matvec budgets of the study.</summary>
     public static IReadOnlyList<int> Budgets { get; } = [6, 12, 24, 48, 96, 192, 384];
 
     /// <summary>The problems of the study: 8 x 8 matrices at depth 3 (192 parameters), n = 120.</summary>

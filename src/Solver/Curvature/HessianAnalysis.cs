@@ -23,11 +23,13 @@ public sealed record HessianRequest
     public int Top { get; init; } = 1;
     /// <summary>Lanczos stops when every wanted residual is below this fraction of the largest |eigenvalue|.</summary>
     public double Tolerance { get; init; } = 1e-10;
+    /// <summary>Whether to compute the full spectrum or a density besides the extremes.</summary>
     public SpectrumKind Spectrum { get; init; } = SpectrumKind.None;
     /// <summary>The trace estimators to run and compare with the exact trace.</summary>
     public IReadOnlyList<TraceEstimator> Estimators { get; init; } = [];
     /// <summary>The largest estimator budget; each estimator also runs at 1/8, 1/4 and 1/2 of it.</summary>
     public int Matvecs { get; init; } = 100;
+    /// <summary>Seed of the random start and probe vectors.</summary>
     public int Seed { get; init; }
     /// <summary>Random start vectors of the spectral density.</summary>
     public int DensityVectors { get; init; } = 8;

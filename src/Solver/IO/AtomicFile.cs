@@ -11,6 +11,10 @@ namespace Flatness.Solver.IO;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>
+    /// Writes <paramref name="path"/> through a temporary file beside it, renamed over it only when <paramref name="write"/>
+    /// returned: a failed or killed write never leaves a half-written file.
+    /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
         string full = RequireWritable(path);

@@ -3,7 +3,17 @@ using System.Runtime.InteropServices;
 namespace Flatness.Solver.IO;
 
 /// <summary>What a path names on disk: a regular file, a directory, something else (a pipe, a device, a socket), or nothing.</summary>
-public enum FileKindValue { Missing, Regular, Directory, Special }
+public enum FileKindValue
+{
+    /// <summary>Nothing at the path.</summary>
+    Missing,
+    /// <summary>A regular file.</summary>
+    Regular,
+    /// <summary>A directory.</summary>
+    Directory,
+    /// <summary>A pipe, a device or a socket.</summary>
+    Special,
+}
 
 /// <summary>
 /// The kind of a path without opening it (opening a FIFO blocks until a writer appears). On Unix the file type comes

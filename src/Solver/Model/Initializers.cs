@@ -3,6 +3,7 @@ using Flatness.Kernels.Tensors;
 
 namespace Flatness.Solver.Model;
 
+/// <summary>How the layers of a run start.</summary>
 public enum InitKind
 {
     /// <summary>W_j entries i.i.d. N(0, scale^2 / d_{j-1}) (fan-in scaling).</summary>

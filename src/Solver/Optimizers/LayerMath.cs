@@ -6,8 +6,10 @@ namespace Flatness.Solver.Optimizers;
 /// <summary>Element-wise algebra on lists of layers (the optimisers' parameter vectors), and the end-to-end product.</summary>
 public static class LayerMath
 {
+    /// <summary>Deep copies of the layers.</summary>
     public static Matrix<double>[] Clone(IReadOnlyList<Matrix<double>> layers) => layers.Select(w => w.Clone()).ToArray();
 
+    /// <summary>Zero matrices of the layers' shapes.</summary>
     public static Matrix<double>[] ZerosLike(IReadOnlyList<Matrix<double>> layers) =>
         layers.Select(w => new Matrix<double>(w.Rows, w.Cols)).ToArray();
 
@@ -36,6 +38,7 @@ public static class LayerMath
         return result;
     }
 
+    /// <summary>sum_j &lt;X_j, Y_j&gt;.</summary>
     public static double Dot(IReadOnlyList<Matrix<double>> x, IReadOnlyList<Matrix<double>> y)
     {
         double s = 0;
@@ -48,10 +51,13 @@ public static class LayerMath
         return s;
     }
 
+    /// <summary>sum_j ||X_j||_F^2.</summary>
     public static double NormSquared(IReadOnlyList<Matrix<double>> x) => Dot(x, x);
 
+    /// <summary>sqrt(sum_j ||X_j||_F^2).</summary>
     public static double Norm(IReadOnlyList<Matrix<double>> x) => Math.Sqrt(NormSquared(x));
 
+    /// <summary>Whether every entry is finite.</summary>
     public static bool AllFinite(IReadOnlyList<Matrix<double>> x)
     {
         foreach (var w in x)
@@ -60,6 +66,7 @@ public static class LayerMath
         return true;
     }
 
+    /// <summary>Entries over all layers.</summary>
     public static int ParameterCount(IReadOnlyList<Matrix<double>> layers) => layers.Sum(w => w.Length);
 
     /// <summary>All layers one after another (W_1 first), each row-major.</summary>
@@ -73,6 +80,7 @@ public static class LayerMath
         }
     }
 
+    /// <summary>The layers' entries one after another (W_1 row-major first).</summary>
     public static double[] Flatten(IReadOnlyList<Matrix<double>> layers)
     {
         var x = new double[ParameterCount(layers)];

@@ -6,12 +6,14 @@ public delegate double ValueAndGradient(ReadOnlySpan<double> x, Span<double> gra
 /// <summary>One accepted L-BFGS iterate, as passed to <see cref="LbfgsOptions.OnIteration"/>.</summary>
 public readonly record struct LbfgsIterate(int Iteration, double Value, double GradientNorm, int Evaluations, double[] X);
 
+/// <summary>Why <see cref="Lbfgs.Minimize"/> stopped.</summary>
 public enum LbfgsStatus
 {
     /// <summary>||g||_2 fell to the gradient tolerance.</summary>
     GradientTolerance,
     /// <summary>The relative decrease of f in one iteration fell to the function tolerance.</summary>
     FunctionTolerance,
+    /// <summary>The iteration budget is spent.</summary>
     MaxIterations,
     /// <summary>No step along the L-BFGS direction or along -g satisfied the line search.</summary>
     LineSearchFailed,
@@ -19,10 +21,12 @@ public enum LbfgsStatus
     Stopped,
 }
 
+/// <summary>Memory, stopping rules and callbacks of <see cref="Lbfgs.Minimize"/>.</summary>
 public sealed record LbfgsOptions
 {
     /// <summary>Number of stored curvature pairs (s, y).</summary>
     public int Memory { get; init; } = 10;
+    /// <summary>Most iterations.</summary>
     public int MaxIterations { get; init; } = 1000;
     /// <summary>Stop when ||g||_2 &lt;= this (absolute).</summary>
     public double GradientTolerance { get; init; } = 1e-9;
@@ -53,6 +57,7 @@ public sealed record LbfgsResult(double[] X, double Value, double GradientNorm, 
 /// </summary>
 public static class Lbfgs
 {
+    /// <summary>Minimises <paramref name="function"/> from <paramref name="start"/> (not modified).</summary>
     public static LbfgsResult Minimize(ValueAndGradient function, double[] start, LbfgsOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(function);

@@ -9,6 +9,7 @@ namespace Flatness.Solver.Optimizers;
 /// </summary>
 public sealed class Objective
 {
+    /// <summary>a L + b tr H + c sum ||W_j||_F^2 with a = lossWeight, b = traceWeight, c = decayWeight.</summary>
     public Objective(IEvaluator evaluator, double lossWeight, double traceWeight, double decayWeight = 0.0)
     {
         ArgumentNullException.ThrowIfNull(evaluator);
@@ -18,13 +19,21 @@ public sealed class Objective
         DecayWeight = decayWeight;
     }
 
+    /// <summary>The evaluator the objective calls.</summary>
     public IEvaluator Evaluator { get; }
+    /// <summary>a, the weight of the loss.</summary>
     public double LossWeight { get; }
+    /// <summary>b, the weight of tr H.</summary>
     public double TraceWeight { get; }
+    /// <summary>c, the weight of sum ||W_j||_F^2.</summary>
     public double DecayWeight { get; }
     /// <summary>Evaluator calls made so far.</summary>
     public long Evaluations { get; private set; }
 
+    /// <summary>The objective at one point.</summary>
+    /// <param name="Value">a L + b tr H + c sum ||W_j||_F^2.</param>
+    /// <param name="Evaluation">the evaluator's answer there.</param>
+    /// <param name="Gradient">the objective's gradient per layer, when asked.</param>
     public readonly record struct Point(double Value, Evaluation Evaluation, Matrix<double>[]? Gradient);
 
     /// <summary>The value at <paramref name="layers"/> and, when asked, the gradient (null otherwise).</summary>

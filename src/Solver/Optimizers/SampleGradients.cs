@@ -25,6 +25,7 @@ public sealed class SampleGradients
     private readonly Matrix<double>? _a;                                 // A_i (d_L x d_0)
     private readonly Matrix<double>[]? _pA;                              // P_j^T A_i (d_j x d_0), j = 1..L
 
+    /// <summary>Per-sample gradients for layers of widths <paramref name="dims"/> on these measurements.</summary>
     public SampleGradients(Measurements measurements, IReadOnlyList<int> dims)
     {
         ArgumentNullException.ThrowIfNull(measurements);
@@ -46,6 +47,7 @@ public sealed class SampleGradients
         }
     }
 
+    /// <summary>n, the number of samples.</summary>
     public int Count => _measurements.Count;
 
     /// <summary>

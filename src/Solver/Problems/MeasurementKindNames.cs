@@ -1,5 +1,6 @@
 namespace Flatness.Solver.Problems;
 
+/// <summary>The names of the measurement kinds.</summary>
 public static class MeasurementKindNames
 {
     /// <summary>"dense", "completion" or "rank-one", as files, reports and the command line spell the kinds.</summary>

@@ -8,6 +8,7 @@ namespace Flatness.Solver.Problems;
 /// </summary>
 public sealed class ProblemFileException : IOException
 {
+    /// <summary>The problem with <paramref name="file"/> (and <paramref name="array"/> in it, when known).</summary>
     public ProblemFileException(string file, string? array, string problem, Exception? inner = null)
         : base(array is null ? $"{file}: {problem}" : $"{file}: array '{array}': {problem}", inner)
     {

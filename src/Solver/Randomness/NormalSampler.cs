@@ -12,12 +12,14 @@ public sealed class NormalSampler
     private double _spare;
     private bool _hasSpare;
 
+    /// <summary>A sampler whose draws are fixed by <paramref name="seed"/>.</summary>
     public NormalSampler(int seed)
     {
         Seed = seed;
         _uniform = new Random(seed);
     }
 
+    /// <summary>The seed it was made with.</summary>
     public int Seed { get; }
 
     /// <summary>A uniform draw in [0, 1).</summary>

@@ -33,6 +33,7 @@ public static class Rip
     /// <summary>A local search stops when one iteration changes q by at most this times the mean of q.</summary>
     public const double Tolerance = 1e-14;
 
+    /// <summary>Lower and upper estimates of the rank-one RIP constants of the measurements, from random restarts.</summary>
     public static RipEstimate Estimate(Measurements measurements, int seed = 0, int restarts = 8)
     {
         ArgumentNullException.ThrowIfNull(measurements);

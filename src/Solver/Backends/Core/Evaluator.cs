@@ -44,7 +44,7 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
     private double[]? _hvpPoint;           // the layers whose P_j, Q_j, Z and ZQ_k the device holds for products, or null
     private bool _disposed;
 
-    /// <summary>Takes ownership of <paramref name="ops"/> and <paramref name="path"/> (disposed with the evaluator).</summary>
+    /// <summary>Takes ownership of <paramref name="ops"/> and of the path operator that <paramref name="createPath"/> makes (disposed with the evaluator).</summary>
     public Evaluator(SensingProblem problem, IReadOnlyList<int> dims, IDeviceOps<T, TMatrix> ops,
         Func<IDeviceOps<T, TMatrix>, IPathOperator<T, TMatrix>> createPath)
     {

@@ -7,7 +7,7 @@ namespace Flatness.Solver.Backends;
 
 /// <summary>
 /// Creates ILGPU evaluators: the evaluation core over <see cref="Gpu.GpuDeviceOps{T}"/> and the path's GPU operator.
-/// <see cref="Create"/> throws <see cref="GpuUnavailableException"/> when the accelerator cannot start, compile or
+/// <c>Create</c> throws <see cref="GpuUnavailableException"/> when the accelerator cannot start, compile or
 /// allocate; <see cref="TryCreate"/> turns exactly that into a one-line warning so a factory can fall back to the CPU.
 /// </summary>
 public static class GpuBackend

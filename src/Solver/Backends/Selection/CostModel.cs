@@ -7,9 +7,13 @@ namespace Flatness.Solver.Backends;
 /// <summary>The shape of an evaluation problem as the cost model sees it (no data).</summary>
 public sealed record ProblemShape(MeasurementKind Kind, int Count, IReadOnlyList<int> Dims, Precision Precision)
 {
+    /// <summary>L.</summary>
     public int Depth => Dims.Count - 1;
+    /// <summary>d_0.</summary>
     public int InputDim => Dims[0];
+    /// <summary>d_L.</summary>
     public int OutputDim => Dims[^1];
+    /// <summary>Bytes of one element in the asked precision.</summary>
     public int ElementBytes => Precision.ElementBytes();
     /// <summary>n d_L d_0, the element count of the dense A_i stacked.</summary>
     public double DenseElements => (double)Count * OutputDim * InputDim;
@@ -60,6 +64,7 @@ public sealed record PathCost(double SetupFlops, double StepFlops, double StepBy
     public static PathCost Infeasible(double memoryBytes) =>
         new(double.PositiveInfinity, double.PositiveInfinity, double.PositiveInfinity, memoryBytes) { Feasible = false };
 
+    /// <summary>Whether the path can hold the problem at all.</summary>
     public bool Feasible { get; init; } = true;
 }
 

@@ -40,6 +40,7 @@ public static class DeviceInventory
         }
     });
 
+    /// <summary>This machine's processor as the cost model sees it.</summary>
     public static HostCpu Cpu() => new(
         RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(),
         RuntimeInformation.OSDescription,
@@ -74,6 +75,7 @@ public static class DeviceInventory
         ("rank-one d=100 L=3 n=20000", MeasurementKind.RankOne, 20000, [100, 100, 100, 100]),
     ];
 
+    /// <summary>The devices present and what the selector would pick on a few reference shapes.</summary>
     public static DeviceReport Take(Precision precision = Precision.F64)
     {
         var auto = TypicalProblems.Select(p => AutoChoice(p.Label, new ProblemShape(p.Kind, p.Count, p.Dims, precision))).ToArray();

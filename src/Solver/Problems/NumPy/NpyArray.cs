@@ -15,6 +15,7 @@ public enum NpyDType
     Int32,
 }
 
+/// <summary>Properties of the supported NumPy dtypes.</summary>
 public static class NpyDTypes
 {
     /// <summary>The NumPy type descriptor ('&lt;f8', ...).</summary>
@@ -27,8 +28,10 @@ public static class NpyDTypes
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "unknown dtype"),
     };
 
+    /// <summary>Bytes per element.</summary>
     public static int ItemSize(this NpyDType dtype) => dtype is NpyDType.Float64 or NpyDType.Int64 ? 8 : 4;
 
+    /// <summary>Whether the dtype is a floating-point one.</summary>
     public static bool IsFloat(this NpyDType dtype) => dtype is NpyDType.Float64 or NpyDType.Float32;
 
     /// <summary>The dtype of a supported descriptor, or null.</summary>
@@ -75,17 +78,22 @@ public sealed class NpyArray
         Integers = integers;
     }
 
+    /// <summary>The array's name (its entry in the .npz without ".npy").</summary>
     public string Name { get; }
     /// <summary>The dimensions; empty for a 0-d (scalar) array.</summary>
     public int[] Shape { get; }
+    /// <summary>The element type as stored.</summary>
     public NpyDType DType { get; }
     /// <summary>The values of a float array (C order), else null.</summary>
     public double[]? Floats { get; }
     /// <summary>The values of an integer array (C order), else null.</summary>
     public long[]? Integers { get; }
 
+    /// <summary>Number of dimensions.</summary>
     public int Rank => Shape.Length;
+    /// <summary>Number of elements.</summary>
     public int Length => Floats?.Length ?? Integers!.Length;
+    /// <summary>Whether the values are floating point (<c>Floats</c> is set) rather than integers.</summary>
     public bool IsFloat => DType.IsFloat();
 
     /// <summary>A float array; <paramref name="data"/> is used without copying.</summary>

@@ -7,6 +7,7 @@ namespace Flatness.Solver.Problems.NumPy;
 /// </summary>
 public sealed class NpyFormatException : IOException
 {
+    /// <summary>The problem with <paramref name="file"/> (and <paramref name="array"/> in it, when known).</summary>
     public NpyFormatException(string file, string? array, string problem, Exception? inner = null)
         : base(Compose(file, array, problem), inner)
     {
