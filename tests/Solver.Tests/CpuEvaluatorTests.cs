@@ -211,3 +211,43 @@ public class CpuEvaluatorTests(ITestOutputHelper output)
         return worst;
     }
 }
+
+public class EvaluatorThreadsTests
+{
+    /// <summary>A thread limit changes who computes, not what: every quantity agrees with the unlimited evaluator.</summary>
+    [Theory]
+    [InlineData(EvaluationPath.Gram)]
+    [InlineData(EvaluationPath.Direct)]
+    public void AThreadLimitGivesTheSameNumbers(EvaluationPath path)
+    {
+        var problem = Generators.Gaussian(40, 40, 2, 600, seed: 4);
+        var dims = new[] { 40, 40, 40, 40 };
+        var layers = Flatness.Solver.Model.Initializers.Create(Flatness.Solver.Model.InitKind.Gaussian, dims, 1.0, 5).Layers;
+        using var free = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = path });
+        using var one = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = path, Threads = 1 });
+        Assert.Equal(free.Backend, one.Backend);
+        Assert.Equal(path, one.Path);
+        var a = free.Evaluate(layers, Quantities.All);
+        var b = one.Evaluate(layers, Quantities.All);
+        Assert.Equal(a.Loss, b.Loss, 1e-12 * a.Loss);
+        Assert.Equal(a.Trace, b.Trace, 1e-12 * a.Trace);
+        for (int j = 0; j < layers.Length; j++)
+        {
+            for (int t = 0; t < a.LossGradient![j].Length; t++) Assert.Equal(a.LossGradient[j].Data[t], b.LossGradient![j].Data[t], 1e-10);
+            for (int t = 0; t < a.TraceGradient![j].Length; t++) Assert.Equal(a.TraceGradient[j].Data[t], b.TraceGradient![j].Data[t], 1e-9);
+        }
+        var hv = one.HessianVectorProduct(layers, layers);
+        var hvFree = free.HessianVectorProduct(layers, layers);
+        for (int j = 0; j < layers.Length; j++)
+            for (int t = 0; t < hv[j].Length; t++) Assert.Equal(hvFree[j].Data[t], hv[j].Data[t], 1e-9);
+    }
+
+    [Fact]
+    public void AThreadLimitBelowOneIsRefusedByName()
+    {
+        var problem = Generators.Gaussian(4, 4, 1, 20, seed: 1);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Evaluators.Create(problem, [4, 4, 4], new EvaluatorOptions { Backend = BackendKind.Cpu, Threads = 0 }));
+        Assert.Contains("thread limit", e.Message);
+    }
+}

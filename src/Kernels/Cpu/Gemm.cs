@@ -33,7 +33,10 @@ public static class Gemm
         : Vector256.IsHardwareAccelerated ? GemmIsa.Vector256
         : GemmIsa.Vector128;
 
-    /// <summary>Most threads one call may use (default: the processor count). Small products use one.</summary>
+    /// <summary>
+    /// Most threads one call may use in this process (default: the processor count); <see cref="CpuThreads.Limit"/> lowers it
+    /// for the calls of one thread. Small products use one.
+    /// </summary>
     public static int MaxThreads
     {
         get => Volatile.Read(ref s_maxThreads);
@@ -48,12 +51,12 @@ public static class Gemm
     /// <summary>The blocking used for precision <typeparamref name="T"/> on <see cref="Isa"/>.</summary>
     public static GemmBlocking Blocking<T>() where T : unmanaged, IFloatingPointIeee754<T> => Defaults<T>.Blocking;
 
-    /// <summary>C = alpha op(A) op(B) + beta C on this process's vector width, blocking and <see cref="MaxThreads"/>.</summary>
+    /// <summary>C = alpha op(A) op(B) + beta C on this process's vector width and blocking, with <see cref="CpuThreads.Available"/> threads at most.</summary>
     /// <exception cref="ArgumentException">a dimension, leading dimension or buffer that does not fit the shapes.</exception>
     public static void Compute<T>(Op opA, Op opB, int m, int n, int k, T alpha,
         ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Compute(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Isa, Defaults<T>.Blocking, MaxThreads);
+        => Compute(opA, opB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Isa, Defaults<T>.Blocking, CpuThreads.Available);
 
     /// <summary>
     /// <see cref="Compute{T}(Op, Op, int, int, int, T, ReadOnlySpan{T}, int, ReadOnlySpan{T}, int, T, Span{T}, int)"/>

@@ -152,6 +152,7 @@ public static class GramOperator
         if (workspace.Length < workers * perWorker)
             throw new ArgumentException($"workspace has {workspace.Length} elements, the pass needs {workers * perWorker}", nameof(workspace));
 
+        workers = Math.Min(workers, CpuThreads.Available); // the workspace holds at least this many
         var pass = new Pass<T>(layout, k, hs, sOut, gs, e, workspace, perWorker);
         if (workers == 1) pass.Execute(0, 1);
         else WorkerPool.Shared.Run(pass, workers);

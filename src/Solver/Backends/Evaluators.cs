@@ -1,3 +1,4 @@
+using Flatness.Kernels.Cpu;
 using Flatness.Solver.Backends.Cpu;
 using Flatness.Solver.Problems;
 
@@ -13,7 +14,9 @@ public static class Evaluators
     public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, EvaluatorOptions? options = null)
     {
         options ??= new EvaluatorOptions();
-        return Create(problem, dims, EvaluatorSelector.Choose(problem, dims, options), options.Warn);
+        if (options.Threads is not int threads) return Create(problem, dims, EvaluatorSelector.Choose(problem, dims, options), options.Warn);
+        using var limit = CpuThreads.Limit(threads); // also throws for a limit below 1, before any work
+        return new ThreadLimitedEvaluator(Create(problem, dims, EvaluatorSelector.Choose(problem, dims, options), options.Warn), threads);
     }
 
     /// <summary>

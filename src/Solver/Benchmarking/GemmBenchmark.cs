@@ -41,21 +41,14 @@ public static class GemmBenchmark
     {
         var random = new Random(20240601);
         T[] a = RandomArray<T>(random, size * size), b = RandomArray<T>(random, size * size), c = new T[size * size];
-        int saved = Gemm.MaxThreads;
-        try
-        {
-            Gemm.MaxThreads = threads;
-            var timing = Timing.Measure(
-                () => Gemm.Compute(Op.None, Op.None, size, size, size, T.One, a, size, b, size, T.Zero, c, size),
-                repeats);
-            return new GemmBenchmarkResult(BackendKind.Cpu, precision, size, threads, repeats, timing.MedianSeconds,
-                timing.MinSeconds, timing.MaxSeconds, Flops(size, size, size) / timing.MedianSeconds * 1e-9,
-                $"{Gemm.Isa}, {Gemm.Blocking<T>().MR}x{Gemm.Blocking<T>().NR} micro-kernel");
-        }
-        finally
-        {
-            Gemm.MaxThreads = saved;
-        }
+        using var limit = CpuThreads.Limit(threads); // this call only: other work in the process keeps its threads
+        int used = CpuThreads.Available;                // never above Gemm.MaxThreads (the processor count by default)
+        var timing = Timing.Measure(
+            () => Gemm.Compute(Op.None, Op.None, size, size, size, T.One, a, size, b, size, T.Zero, c, size),
+            repeats);
+        return new GemmBenchmarkResult(BackendKind.Cpu, precision, size, used, repeats, timing.MedianSeconds,
+            timing.MinSeconds, timing.MaxSeconds, Flops(size, size, size) / timing.MedianSeconds * 1e-9,
+            $"{Gemm.Isa}, {Gemm.Blocking<T>().MR}x{Gemm.Blocking<T>().NR} micro-kernel");
     }
 
     /// <summary>Floating-point operations of an m x k by k x n product (one multiply and one add per term).</summary>

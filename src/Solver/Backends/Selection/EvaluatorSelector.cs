@@ -21,6 +21,11 @@ public sealed record EvaluatorOptions
     public long ExpectedEvaluations { get; init; } = EvaluatorSelector.DefaultEvaluations;
     /// <summary>Where a device fallback is reported (one line); null drops the warning.</summary>
     public Action<string>? Warn { get; init; }
+    /// <summary>
+    /// Most CPU threads the evaluator's calls (and its setup, such as building the Gram matrix) may use; null: every
+    /// core, up to <c>Gemm.MaxThreads</c>. Other evaluators in the process are not affected.
+    /// </summary>
+    public int? Threads { get; init; }
 }
 
 /// <summary>One way to run a problem: a path on a device in a precision, with its modelled cost and whether it fits.</summary>
