@@ -242,3 +242,20 @@ internal static class SolveRunnerTestsHelpers
         return evaluator.Evaluate(layers.Layers, Quantities.Loss).Loss;
     }
 }
+
+public sealed class SolveThreadsTests
+{
+    private static readonly ProblemSpec Small = new(ProblemKind.Gaussian, 8, 8, 1, 80, Seed: 2);
+
+    [Fact]
+    public void AThreadLimitGivesTheSameRunAndABadOneIsRefusedFirst()
+    {
+        var request = new SolveRequest { Generate = Small, Method = SolveMethod.Gd, Steps = 50, Backend = BackendKind.Cpu, HistoryEvery = 0 };
+        var free = SolveRunner.Run(request);
+        var one = SolveRunner.Run(request with { Threads = 1 });
+        Assert.Equal(free.Steps, one.Steps);
+        Assert.Equal(free.Metrics.Loss, one.Metrics.Loss, 1e-12 * free.Metrics.Loss);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => SolveRunner.CheckParameters(request with { Threads = 0 }));
+        Assert.Contains("--threads", e.Message);
+    }
+}

@@ -57,6 +57,7 @@ internal static class SolveCommand
         var backend = ChoiceOptions.Backend(BackendKind.Auto);
         var explain = new Option<bool>("--explain") { Description = "Print the evaluator the selector chose, and why" };
         var historyEvery = new Option<int?>("--history-every") { Description = "Record the metric history every this many steps (0: none)" };
+        var threads = new Option<int?>("--threads") { Description = "Most CPU threads the evaluator may use (default: every core)" };
         var trackSharpness = new Option<int?>("--track-sharpness") { Description = "Record lambda_max of the loss Hessian every this many steps (Lanczos, warm-started)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many seconds" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
@@ -65,7 +66,7 @@ internal static class SolveCommand
         var command = new Command("solve", "Solve a sensing problem: flatness-regularised training, implicit trace minimisers, or convex baselines")
         {
             problem, generate, d0, dL, rank, n, noise, scale, seed, depth, width, init, initScale, initFile,
-            method, lambda, lr, steps, sigma, rho, mu, precision, backend, explain, historyEvery, trackSharpness, timeLimit, json, output,
+            method, lambda, lr, steps, sigma, rho, mu, precision, backend, explain, historyEvery, trackSharpness, threads, timeLimit, json, output,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -126,6 +127,7 @@ internal static class SolveCommand
                 Warn = ChoiceOptions.Warn,
                 HistoryEvery = parse.GetValue(historyEvery),
                 TrackSharpness = parse.GetValue(trackSharpness),
+                Threads = parse.GetValue(threads),
                 TimeLimit = seconds is double t ? TimeSpan.FromSeconds(t) : null,
             };
             return Execute(request, parse.GetValue(json), parse.GetValue(explain), parse.GetValue(output));

@@ -5,7 +5,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Backends;
 
 /// <summary>
-/// Creates evaluators: <see cref="EvaluatorSelector"/> decides device, path and precision, <see cref="Create(SensingProblem, IReadOnlyList{int}, Choice, Action{string}?)"/>
+/// Creates evaluators: <see cref="EvaluatorSelector"/> decides device, path and precision, <see cref="Create(SensingProblem, IReadOnlyList{int}, Choice, Action{string}?, int?)"/>
 /// builds the one chosen. A new device is one more case here (and its costs in the selector).
 /// </summary>
 public static class Evaluators
@@ -14,18 +14,25 @@ public static class Evaluators
     public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, EvaluatorOptions? options = null)
     {
         options ??= new EvaluatorOptions();
-        if (options.Threads is not int threads) return Create(problem, dims, EvaluatorSelector.Choose(problem, dims, options), options.Warn);
-        using var limit = CpuThreads.Limit(threads); // also throws for a limit below 1, before any work
-        return new ThreadLimitedEvaluator(Create(problem, dims, EvaluatorSelector.Choose(problem, dims, options), options.Warn), threads);
+        return Create(problem, dims, EvaluatorSelector.Choose(problem, dims, options), options.Warn, options.Threads);
     }
 
     /// <summary>
     /// Builds the evaluator a <see cref="Choice"/> names. An ILGPU device that fails to start, compile or allocate falls
-    /// back to the CPU evaluator on the same path, with one line to <paramref name="warn"/>.
+    /// back to the CPU evaluator on the same path, with one line to <paramref name="warn"/>. <paramref name="threads"/>
+    /// caps the CPU threads of its setup and of every call (see <see cref="EvaluatorOptions.Threads"/>).
     /// </summary>
-    public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, Choice choice, Action<string>? warn = null)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> below 1.</exception>
+    public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, Choice choice, Action<string>? warn = null, int? threads = null)
     {
         ArgumentNullException.ThrowIfNull(choice);
+        if (threads is not int limit) return Build(problem, dims, choice, warn);
+        using var scope = CpuThreads.Limit(limit); // also refuses a limit below 1, before any work
+        return new ThreadLimitedEvaluator(Build(problem, dims, choice, warn), limit);
+    }
+
+    private static IEvaluator Build(SensingProblem problem, IReadOnlyList<int> dims, Choice choice, Action<string>? warn)
+    {
         if (choice.Backend == BackendKind.Reference) return new ReferenceEvaluator(problem);
         if (choice.Backend == BackendKind.Cpu) return CpuBackend.Create(problem, dims, choice.Path, choice.Precision);
         if (GpuBackend.TryCreate(problem, dims, choice.Path, choice.Precision, GpuBackend.KindOf(choice.Backend), out var evaluator, out var warning))

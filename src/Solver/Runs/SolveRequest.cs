@@ -52,6 +52,8 @@ public sealed record SolveRequest
     public BackendKind Backend { get; init; } = BackendKind.Auto;
     /// <summary>The evaluator's element type.</summary>
     public Precision Precision { get; init; } = Precision.F64;
+    /// <summary>Most CPU threads the evaluator may use (null: every core); see <see cref="EvaluatorOptions.Threads"/>.</summary>
+    public int? Threads { get; init; }
     /// <summary>Where a device fallback is reported (one line); null drops it.</summary>
     public Action<string>? Warn { get; init; }
     /// <summary>History row every this many steps (null: the method's default; 0: none).</summary>

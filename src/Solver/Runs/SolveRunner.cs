@@ -48,7 +48,7 @@ public static class SolveRunner
         {
             Backend = request.Backend, Precision = request.Precision, ExpectedEvaluations = ExpectedEvaluations(request, optimizer),
         });
-        using var evaluator = Evaluators.Create(problem, dims, choice, request.Warn);
+        using var evaluator = Evaluators.Create(problem, dims, choice, request.Warn, request.Threads);
         if (optimizer is not null)
         {
             var run = optimizer.Run(evaluator, start!);
@@ -114,6 +114,8 @@ public static class SolveRunner
         ArgumentNullException.ThrowIfNull(request);
         if ((request.ProblemFile is null) == (request.Generate is null))
             throw new ArgumentException("give exactly one problem: a problem file or a problem to generate");
+        if (request.Threads is < 1)
+            throw new ArgumentOutOfRangeException(nameof(request.Threads), $"--threads must be at least 1, got {request.Threads}");
         var method = request.Method;
         var allowed = method.Parameters();
         void Require(bool set, MethodParameters p, string name)
