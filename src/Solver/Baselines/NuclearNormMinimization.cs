@@ -35,8 +35,9 @@ public sealed record NuclearOptions
 
 /// <param name="Solution">The low-rank iterate Z (singular value thresholding output).</param>
 /// <param name="Dual">The multiplier Y = rho U: at the optimum Y is a subgradient of ||.||_* at Z and lies in the range of A^*.</param>
+/// <param name="Cancelled">Whether <see cref="NuclearOptions.Cancellation"/> stopped the iteration.</param>
 public sealed record NuclearResult(Matrix<double> Solution, Matrix<double> Dual, int Iterations, double PrimalResidual,
-    double DualResidual, bool Converged, double Seconds, string ProjectionMethod);
+    double DualResidual, bool Converged, double Seconds, string ProjectionMethod, bool Cancelled);
 
 /// <summary>
 /// <c>nuclear</c>: min ||M||_* subject to A(M) = b (over the least-squares solution set when b is inconsistent), by
@@ -64,12 +65,12 @@ public static class NuclearNormMinimization
         var m = z.Clone();
         double sqrtSize = Math.Sqrt(z.Length), eps = options.Tolerance;
         double primal = double.NaN, dual = double.NaN;
-        bool converged = false;
+        bool converged = false, cancelled = false;
         int it = 0;
         int reportEvery = Math.Max(1, options.MaxIterations / 200);
         while (it < options.MaxIterations)
         {
-            if (options.Cancellation.IsCancellationRequested) break;
+            if (options.Cancellation.IsCancellationRequested) { cancelled = true; break; }
             if ((it & 15) == 0 && options.TimeLimit is { } limit && clock.Elapsed >= limit) break;
             it++;
             m = system.Project(Difference(z, u), b);
@@ -91,7 +92,7 @@ public static class NuclearNormMinimization
         Scale(y, rho);
         options.Progress?.Report(new ProgressReport("nuclear", it, options.MaxIterations, double.NaN, MatrixNorms.Nuclear(z),
             clock.Elapsed, Final: true));
-        return new NuclearResult(z, y, it, primal, dual, converged, clock.Elapsed.TotalSeconds, system.Method);
+        return new NuclearResult(z, y, it, primal, dual, converged, clock.Elapsed.TotalSeconds, system.Method, cancelled);
     }
 
     /// <summary>SVT_tau(X) = U max(S - tau, 0) V^T.</summary>

@@ -80,7 +80,7 @@ public static class SolveRunner
         {
             var nuclear = NuclearNormMinimization.Solve(problem, nuclearOptions);
             (e, steps, reason) = (nuclear.Solution, nuclear.Iterations,
-                nuclear.Converged ? "converged" : request.Cancellation.IsCancellationRequested ? "cancelled" : "max-steps");
+                nuclear.Converged ? "converged" : nuclear.Cancelled ? "cancelled" : "max-steps");
             parameters.Add(new("steps", nuclearOptions!.MaxIterations));
         }
         else
