@@ -146,7 +146,7 @@ internal static class GemmTable
             int.Parse(parts[2], CultureInfo.InvariantCulture));
     }
 
-    private static string CpuModel()
+    internal static string CpuModel()
     {
         try
         {

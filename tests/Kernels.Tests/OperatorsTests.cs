@@ -147,11 +147,17 @@ public class OperatorsTests
     [InlineData(30, 4, 3, 2)]
     [InlineData(17, 3, 5, 3)]
     [InlineData(9, 1, 6, 1)]
-    public void GramOperatorMatchesDefinition(int n, int dl, int d0, int workers)
+    // Several chunks per block (the last one short), four-row groups with single rows after them, and row tails
+    // of full vectors, 128-bit vectors and scalars.
+    [InlineData(40, 5, 13, 1, 5)]
+    [InlineData(40, 5, 13, 2, 5)]
+    [InlineData(25, 3, 37, 2, 6)]
+    [InlineData(25, 4, 19, 1, 19)]
+    public void GramOperatorMatchesDefinition(int n, int dl, int d0, int workers, int chunkRows = 0)
     {
         var data = new OperatorsTestData(n + 100 * workers);
         var stacked = data.Stacked(n, dl, d0);
-        var layout = new GramLayout(dl, d0);
+        var layout = new GramLayout(dl, d0, chunkRows);
         var k = new double[layout.Length];
         GramOperator.Build<double, double>(layout, n, stacked, k);
 
@@ -172,6 +178,33 @@ public class OperatorsTests
         Assert.True(OperatorsTestData.RelativeError(me, OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < Tight, "M vec E");
     }
 
+    [Theory]
+    [InlineData(40, 5, 13, 2, 5)]
+    [InlineData(25, 3, 37, 1, 6)]
+    [InlineData(30, 4, 50, 2, 0)]
+    public void GramOperatorInFloat32MatchesDefinition(int n, int dl, int d0, int workers, int chunkRows)
+    {
+        var data = new OperatorsTestData(n + 7 * d0);
+        var stacked = data.Stacked(n, dl, d0);
+        var layout = new GramLayout(dl, d0, chunkRows);
+        var k = new float[layout.Length];
+        GramOperator.Build<double, float>(layout, n, stacked, k);
+        var h = data.Symmetric(d0);
+        var g = data.Symmetric(dl);
+        var e = data.Gaussian(dl, d0);
+        float[] F(double[] x) => x.Select(v => (float)v).ToArray();
+        var sOut = new float[dl * dl];
+        var saOut = new float[d0 * d0];
+        var me = new float[dl * d0];
+        var workspace = new float[GramOperator.WorkspaceLength(layout, 1, workers)];
+        GramOperator.Apply<float>(layout, k, F(h.Data), sOut, F(g.Data), saOut, F(e.Data), me, workspace, workers);
+
+        double[] D(float[] x) => x.Select(v => (double)v).ToArray();
+        Assert.True(OperatorsTestData.RelativeError(D(sOut), OperatorsTestData.S(stacked, n, dl, d0, h).Data) < 1e-5, "S(H)");
+        Assert.True(OperatorsTestData.RelativeError(D(saOut), OperatorsTestData.SAdjoint(stacked, n, dl, d0, g).Data) < 1e-5, "S*(G)");
+        Assert.True(OperatorsTestData.RelativeError(D(me), OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < 1e-5, "M vec E");
+    }
+
     [Fact]
     public void GramOperatorBlocksAreTheReshuffledKroneckerSum()
     {
@@ -189,7 +222,7 @@ public class OperatorsTests
                         double expected = 0;
                         for (int i = 0; i < n; i++)
                             expected += stacked[(i * dl + a) * d0 + b] * stacked[(i * dl + c) * d0 + e] / n;
-                        Assert.Equal(expected, k[layout.Block(a, c) * layout.BlockLength + b * d0 + e], 1e-5);
+                        Assert.Equal(expected, k[layout.Index(a, c, b, e)], 1e-5);
                     }
     }
 

@@ -25,6 +25,9 @@ internal unsafe interface ISimd<T, TV>
     static abstract TV Multiply(TV left, TV right);
     /// <summary>left * right + addend, fused where the hardware has FMA.</summary>
     static abstract TV MultiplyAdd(TV left, TV right, TV addend);
+    static abstract TV Add(TV left, TV right);
+    /// <summary>The sum of the lanes.</summary>
+    static abstract T Sum(TV value);
 }
 
 /// <summary>The vector widths the kernels are compiled for, picked once per process.</summary>
@@ -40,6 +43,12 @@ public enum GemmIsa
 
 internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>> where T : unmanaged
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Sum(Vector128<T> value) => Vector128.Sum(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Add(Vector128<T> left, Vector128<T> right) => left + right;
+
     public static int Count => Vector128<T>.Count;
     public static Vector128<T> Zero => Vector128<T>.Zero;
 
@@ -74,6 +83,12 @@ internal readonly unsafe struct Simd128<T> : ISimd<T, Vector128<T>> where T : un
 
 internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>> where T : unmanaged
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Sum(Vector256<T> value) => Vector256.Sum(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Add(Vector256<T> left, Vector256<T> right) => left + right;
+
     public static int Count => Vector256<T>.Count;
     public static Vector256<T> Zero => Vector256<T>.Zero;
 
@@ -108,6 +123,12 @@ internal readonly unsafe struct Simd256<T> : ISimd<T, Vector256<T>> where T : un
 
 internal readonly unsafe struct Simd512<T> : ISimd<T, Vector512<T>> where T : unmanaged
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Sum(Vector512<T> value) => Vector512.Sum(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Add(Vector512<T> left, Vector512<T> right) => left + right;
+
     public static int Count => Vector512<T>.Count;
     public static Vector512<T> Zero => Vector512<T>.Zero;
 

@@ -1,111 +1,235 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Flatness.Kernels.Cpu;
 
+/// <summary>A compile-time switch of <see cref="GramBlockKernel{T, TV, TSimd}.Sweep"/>: the JIT drops the code it turns off.</summary>
+internal interface ISwitch
+{
+    static abstract bool On { get; }
+}
+
+internal readonly struct SwitchOn : ISwitch
+{
+    public static bool On => true;
+}
+
+internal readonly struct SwitchOff : ISwitch
+{
+    public static bool On => false;
+}
+
 /// <summary>
-/// The vector loops of the pass over K (<see cref="GramOperator"/>), on the widest accelerated vectors
-/// (<typeparamref name="TSimd"/>) with scalar tails: <see cref="Dot"/> for S, <see cref="MultiplyAdd"/> for S*, and
-/// <see cref="LossRows"/> for M vec(E): for rows b of a d_0 x d_0 block C = C_ac, y_a[b] += &lt;C[b,:], e_c&gt; and, off
-/// the diagonal (a != c), y_c += e_a[b] C[b,:], one loop per row (the block was just read for S and S*, so it comes
-/// from cache).
+/// The vector loop of the pass over K (<see cref="GramOperator"/>): one sweep over a d_0 x d_0 block C = C_ac that
+/// serves, from each vector of C loaded once, an S dot product &lt;C, H&gt;, an S* update Acc += w C and the rows of
+/// M vec(E): y_a[b] += &lt;C[b,:], e_c&gt; and, off the diagonal (a != c), y_c += e_a[b] C[b,:]. Each part is a
+/// compile-time switch, so one sweep costs only the parts it does. Row tails are done with 128-bit vectors and at
+/// most 3 scalars (a tail of up to 15 scalar floats per row halved float32's speed at d_0 = 50).
 /// </summary>
 internal static unsafe class GramBlockKernel<T, TV, TSimd>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TV : unmanaged
     where TSimd : struct, ISimd<T, TV>
 {
-    /// <summary>M vec(E) contributions of <paramref name="rows"/> rows of a block.</summary>
-    /// <param name="c">the first of the rows, each d0 long.</param>
-    /// <param name="rows">how many rows.</param>
-    /// <param name="d0">row length.</param>
-    /// <param name="ec">row c of E.</param>
-    /// <param name="ea">the entries of row a of E that go with the rows.</param>
-    /// <param name="ya">the entries of row a of M vec(E) that go with the rows.</param>
-    /// <param name="yc">row c of M vec(E), or null on the diagonal.</param>
+    /// <summary>
+    /// One sweep over block <paramref name="c"/> (d0 rows of d0, contiguous). Returns &lt;C, H&gt; when
+    /// <typeparamref name="TS"/> is on (else 0); adds <paramref name="w"/> C to <paramref name="acc"/> when
+    /// <typeparamref name="TAdjoint"/> is on; adds the loss rows when <typeparamref name="TLoss"/> is on
+    /// (<paramref name="ec"/> row c of E, <paramref name="ea"/> row a, <paramref name="ya"/> and <paramref name="yc"/>
+    /// rows a and c of M vec E; y_c only when <typeparamref name="TOffDiagonal"/> is on).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LossRows(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yc)
+    public static T Sweep<TS, TAdjoint, TLoss, TOffDiagonal>(T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yaLanes, T* yc)
+        where TS : struct, ISwitch
+        where TAdjoint : struct, ISwitch
+        where TLoss : struct, ISwitch
+        where TOffDiagonal : struct, ISwitch
     {
-        int lanes = TSimd.Count;
-        for (int b = 0; b < rows; b++)
+        T dot = TS.On || TAdjoint.On ? Flat<TS, TAdjoint>(c, rows * d0, h, acc, w) : T.Zero;
+        if (TLoss.On) LossRows<TOffDiagonal>(c, rows, d0, ec, ea, ya, yaLanes, yc);
+        return dot;
+    }
+
+    /// <summary>&lt;C, H&gt; and Acc += w C over the block as one flat array, four vectors at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static T Flat<TS, TAdjoint>(T* c, int n, T* h, T* acc, T w)
+        where TS : struct, ISwitch
+        where TAdjoint : struct, ISwitch
+    {
+        int lanes = TSimd.Count, i = 0;
+        TV s0 = TSimd.Zero, s1 = TSimd.Zero, s2 = TSimd.Zero, s3 = TSimd.Zero, wv = TSimd.Splat(w);
+        for (; i <= n - 4 * lanes; i += 4 * lanes)
         {
-            T* row = c + (nint)b * d0;
-            TV dot0 = TSimd.Zero, dot1 = TSimd.Zero;
-            int i = 0;
-            if (yc == null)
+            TV v0 = TSimd.Load(c + i), v1 = TSimd.Load(c + i + lanes), v2 = TSimd.Load(c + i + 2 * lanes), v3 = TSimd.Load(c + i + 3 * lanes);
+            if (TS.On)
             {
-                for (; i <= d0 - 2 * lanes; i += 2 * lanes)
+                s0 = TSimd.MultiplyAdd(v0, TSimd.Load(h + i), s0);
+                s1 = TSimd.MultiplyAdd(v1, TSimd.Load(h + i + lanes), s1);
+                s2 = TSimd.MultiplyAdd(v2, TSimd.Load(h + i + 2 * lanes), s2);
+                s3 = TSimd.MultiplyAdd(v3, TSimd.Load(h + i + 3 * lanes), s3);
+            }
+            if (TAdjoint.On)
+            {
+                TSimd.Store(acc + i, TSimd.MultiplyAdd(wv, v0, TSimd.Load(acc + i)));
+                TSimd.Store(acc + i + lanes, TSimd.MultiplyAdd(wv, v1, TSimd.Load(acc + i + lanes)));
+                TSimd.Store(acc + i + 2 * lanes, TSimd.MultiplyAdd(wv, v2, TSimd.Load(acc + i + 2 * lanes)));
+                TSimd.Store(acc + i + 3 * lanes, TSimd.MultiplyAdd(wv, v3, TSimd.Load(acc + i + 3 * lanes)));
+            }
+        }
+        for (; i <= n - lanes; i += lanes)
+        {
+            TV v0 = TSimd.Load(c + i);
+            if (TS.On) s0 = TSimd.MultiplyAdd(v0, TSimd.Load(h + i), s0);
+            if (TAdjoint.On) TSimd.Store(acc + i, TSimd.MultiplyAdd(wv, v0, TSimd.Load(acc + i)));
+        }
+        Vector128<T> sNarrow = Vector128<T>.Zero, wNarrow = Vector128.Create(w);
+        for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
+        {
+            var v0 = Vector128.Load(c + i);
+            if (TS.On) sNarrow = Fma128(v0, Vector128.Load(h + i), sNarrow);
+            if (TAdjoint.On) Fma128(wNarrow, v0, Vector128.Load(acc + i)).Store(acc + i);
+        }
+        T sum = TS.On ? TSimd.Sum(TSimd.Add(TSimd.Add(s0, s1), TSimd.Add(s2, s3))) + Vector128.Sum(sNarrow) : T.Zero;
+        for (; i < n; i++)
+        {
+            if (TS.On) sum += c[i] * h[i];
+            if (TAdjoint.On) acc[i] += w * c[i];
+        }
+        return sum;
+    }
+
+    /// <summary>The rows of M vec(E) from one block (see the class summary).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LossRows<TOffDiagonal>(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yaLanes, T* yc)
+        where TOffDiagonal : struct, ISwitch
+    {
+        int lanes = TSimd.Count, narrow = Vector128<T>.Count;
+        int b = 0;
+        // Four rows at a time: e_c and y_c are loaded once for the four, and y_c's update does not wait on the
+        // previous row's store.
+        for (; b <= rows - 4; b += 4)
+        {
+            T* r0 = c + (nint)b * d0, r1 = r0 + d0, r2 = r1 + d0, r3 = r2 + d0;
+            T w0 = TOffDiagonal.On ? ea[b] : T.Zero, w1 = TOffDiagonal.On ? ea[b + 1] : T.Zero;
+            T w2 = TOffDiagonal.On ? ea[b + 2] : T.Zero, w3 = TOffDiagonal.On ? ea[b + 3] : T.Zero;
+            T* l = yaLanes + (nint)b * lanes;
+            TV d0v = TSimd.Load(l), d1v = TSimd.Load(l + lanes), d2v = TSimd.Load(l + 2 * lanes), d3v = TSimd.Load(l + 3 * lanes);
+            TV s0 = TSimd.Splat(w0), s1 = TSimd.Splat(w1), s2 = TSimd.Splat(w2), s3 = TSimd.Splat(w3);
+            int i = 0;
+            for (; i <= d0 - lanes; i += lanes)
+            {
+                TV x = TSimd.Load(ec + i);
+                TV v0 = TSimd.Load(r0 + i), v1 = TSimd.Load(r1 + i), v2 = TSimd.Load(r2 + i), v3 = TSimd.Load(r3 + i);
+                d0v = TSimd.MultiplyAdd(v0, x, d0v);
+                d1v = TSimd.MultiplyAdd(v1, x, d1v);
+                d2v = TSimd.MultiplyAdd(v2, x, d2v);
+                d3v = TSimd.MultiplyAdd(v3, x, d3v);
+                if (TOffDiagonal.On)
                 {
-                    dot0 = TSimd.MultiplyAdd(TSimd.Load(row + i), TSimd.Load(ec + i), dot0);
-                    dot1 = TSimd.MultiplyAdd(TSimd.Load(row + i + lanes), TSimd.Load(ec + i + lanes), dot1);
+                    TV y = TSimd.MultiplyAdd(s0, v0, TSimd.Load(yc + i));
+                    y = TSimd.MultiplyAdd(s1, v1, y);
+                    y = TSimd.MultiplyAdd(s2, v2, y);
+                    TSimd.Store(yc + i, TSimd.MultiplyAdd(s3, v3, y));
                 }
             }
-            else
+            TSimd.Store(l, d0v);
+            TSimd.Store(l + lanes, d1v);
+            TSimd.Store(l + 2 * lanes, d2v);
+            TSimd.Store(l + 3 * lanes, d3v);
+            Vector128<T> n0 = Vector128<T>.Zero, n1 = Vector128<T>.Zero, n2 = Vector128<T>.Zero, n3 = Vector128<T>.Zero;
+            for (; i <= d0 - narrow; i += narrow)
             {
-                TV scale = TSimd.Splat(ea[b]);
-                for (; i <= d0 - 2 * lanes; i += 2 * lanes)
+                var x = Vector128.Load(ec + i);
+                Vector128<T> v0 = Vector128.Load(r0 + i), v1 = Vector128.Load(r1 + i), v2 = Vector128.Load(r2 + i), v3 = Vector128.Load(r3 + i);
+                n0 = Fma128(v0, x, n0);
+                n1 = Fma128(v1, x, n1);
+                n2 = Fma128(v2, x, n2);
+                n3 = Fma128(v3, x, n3);
+                if (TOffDiagonal.On)
                 {
-                    TV v0 = TSimd.Load(row + i), v1 = TSimd.Load(row + i + lanes);
-                    dot0 = TSimd.MultiplyAdd(v0, TSimd.Load(ec + i), dot0);
-                    dot1 = TSimd.MultiplyAdd(v1, TSimd.Load(ec + i + lanes), dot1);
+                    var y = Fma128(Vector128.Create(w0), v0, Vector128.Load(yc + i));
+                    y = Fma128(Vector128.Create(w1), v1, y);
+                    y = Fma128(Vector128.Create(w2), v2, y);
+                    Fma128(Vector128.Create(w3), v3, y).Store(yc + i);
+                }
+            }
+            T t0 = Vector128.Sum(n0), t1 = Vector128.Sum(n1), t2 = Vector128.Sum(n2), t3 = Vector128.Sum(n3);
+            for (; i < d0; i++)
+            {
+                T x = ec[i];
+                t0 += r0[i] * x;
+                t1 += r1[i] * x;
+                t2 += r2[i] * x;
+                t3 += r3[i] * x;
+                if (TOffDiagonal.On) yc[i] += w0 * r0[i] + w1 * r1[i] + w2 * r2[i] + w3 * r3[i];
+            }
+            ya[b] += t0;
+            ya[b + 1] += t1;
+            ya[b + 2] += t2;
+            ya[b + 3] += t3;
+        }
+        for (; b < rows; b++)
+        {
+            T* row = c + (nint)b * d0;
+            T eab = TOffDiagonal.On ? ea[b] : T.Zero;
+            T* lanesOfRow = yaLanes + (nint)b * lanes;
+            TV l0 = TSimd.Load(lanesOfRow), l1 = TSimd.Zero, scale = TSimd.Splat(eab);
+            int i = 0;
+            for (; i <= d0 - 2 * lanes; i += 2 * lanes)
+            {
+                TV v0 = TSimd.Load(row + i), v1 = TSimd.Load(row + i + lanes);
+                l0 = TSimd.MultiplyAdd(v0, TSimd.Load(ec + i), l0);
+                l1 = TSimd.MultiplyAdd(v1, TSimd.Load(ec + i + lanes), l1);
+                if (TOffDiagonal.On)
+                {
                     TSimd.Store(yc + i, TSimd.MultiplyAdd(scale, v0, TSimd.Load(yc + i)));
                     TSimd.Store(yc + i + lanes, TSimd.MultiplyAdd(scale, v1, TSimd.Load(yc + i + lanes)));
                 }
             }
-            T sum = Sum(dot0) + Sum(dot1);
+            if (i <= d0 - lanes)
+            {
+                TV v0 = TSimd.Load(row + i);
+                l0 = TSimd.MultiplyAdd(v0, TSimd.Load(ec + i), l0);
+                if (TOffDiagonal.On) TSimd.Store(yc + i, TSimd.MultiplyAdd(scale, v0, TSimd.Load(yc + i)));
+                i += lanes;
+            }
+            Vector128<T> lNarrow = Vector128<T>.Zero, scaleNarrow = Vector128.Create(eab);
+            for (; i <= d0 - narrow; i += narrow)
+            {
+                var v0 = Vector128.Load(row + i);
+                lNarrow = Fma128(v0, Vector128.Load(ec + i), lNarrow);
+                if (TOffDiagonal.On) Fma128(scaleNarrow, v0, Vector128.Load(yc + i)).Store(yc + i);
+            }
+            T lScalar = T.Zero;
             for (; i < d0; i++)
             {
-                sum += row[i] * ec[i];
-                if (yc != null) yc[i] += ea[b] * row[i];
+                lScalar += row[i] * ec[i];
+                if (TOffDiagonal.On) yc[i] += eab * row[i];
             }
-            ya[b] += sum;
+            TSimd.Store(lanesOfRow, TSimd.Add(l0, l1));
+            ya[b] += Vector128.Sum(lNarrow) + lScalar;
         }
     }
 
-    /// <summary>sum_i x_i y_i over n elements, four vectors at a time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T Dot(T* x, T* y, int n)
-    {
-        int lanes = TSimd.Count, i = 0;
-        TV s0 = TSimd.Zero, s1 = TSimd.Zero, s2 = TSimd.Zero, s3 = TSimd.Zero;
-        for (; i <= n - 4 * lanes; i += 4 * lanes)
-        {
-            s0 = TSimd.MultiplyAdd(TSimd.Load(x + i), TSimd.Load(y + i), s0);
-            s1 = TSimd.MultiplyAdd(TSimd.Load(x + i + lanes), TSimd.Load(y + i + lanes), s1);
-            s2 = TSimd.MultiplyAdd(TSimd.Load(x + i + 2 * lanes), TSimd.Load(y + i + 2 * lanes), s2);
-            s3 = TSimd.MultiplyAdd(TSimd.Load(x + i + 3 * lanes), TSimd.Load(y + i + 3 * lanes), s3);
-        }
-        for (; i <= n - lanes; i += lanes)
-            s0 = TSimd.MultiplyAdd(TSimd.Load(x + i), TSimd.Load(y + i), s0);
-        T sum = Sum(s0) + Sum(s1) + Sum(s2) + Sum(s3);
-        for (; i < n; i++) sum += x[i] * y[i];
-        return sum;
-    }
+    /// <summary><see cref="Sweep{TS, TAdjoint, TLoss, TOffDiagonal}"/> with the parts chosen at run time.</summary>
+    public static T Sweep(bool s, bool adjoint, bool loss, bool offDiagonal, T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yaLanes, T* yc) =>
+        s ? SweepAdjoint<SwitchOn>(adjoint, loss, offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yaLanes, yc)
+          : SweepAdjoint<SwitchOff>(adjoint, loss, offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yaLanes, yc);
 
-    /// <summary>y += alpha x over n elements, four vectors at a time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MultiplyAdd(T* x, T alpha, T* y, int n)
-    {
-        int lanes = TSimd.Count, i = 0;
-        TV a = TSimd.Splat(alpha);
-        for (; i <= n - 4 * lanes; i += 4 * lanes)
-        {
-            TSimd.Store(y + i, TSimd.MultiplyAdd(a, TSimd.Load(x + i), TSimd.Load(y + i)));
-            TSimd.Store(y + i + lanes, TSimd.MultiplyAdd(a, TSimd.Load(x + i + lanes), TSimd.Load(y + i + lanes)));
-            TSimd.Store(y + i + 2 * lanes, TSimd.MultiplyAdd(a, TSimd.Load(x + i + 2 * lanes), TSimd.Load(y + i + 2 * lanes)));
-            TSimd.Store(y + i + 3 * lanes, TSimd.MultiplyAdd(a, TSimd.Load(x + i + 3 * lanes), TSimd.Load(y + i + 3 * lanes)));
-        }
-        for (; i <= n - lanes; i += lanes)
-            TSimd.Store(y + i, TSimd.MultiplyAdd(a, TSimd.Load(x + i), TSimd.Load(y + i)));
-        for (; i < n; i++) y[i] += alpha * x[i];
-    }
+    private static T SweepAdjoint<TS>(bool adjoint, bool loss, bool offDiagonal, T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yaLanes, T* yc)
+        where TS : struct, ISwitch =>
+        adjoint ? SweepLoss<TS, SwitchOn>(loss, offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yaLanes, yc)
+                : SweepLoss<TS, SwitchOff>(loss, offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yaLanes, yc);
+
+    private static T SweepLoss<TS, TAdjoint>(bool loss, bool offDiagonal, T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yaLanes, T* yc)
+        where TS : struct, ISwitch
+        where TAdjoint : struct, ISwitch =>
+        !loss ? Sweep<TS, TAdjoint, SwitchOff, SwitchOff>(c, rows, d0, h, acc, w, ec, ea, ya, yaLanes, yc)
+        : offDiagonal ? Sweep<TS, TAdjoint, SwitchOn, SwitchOn>(c, rows, d0, h, acc, w, ec, ea, ya, yaLanes, yc)
+        : Sweep<TS, TAdjoint, SwitchOn, SwitchOff>(c, rows, d0, h, acc, w, ec, ea, ya, yaLanes, yc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Sum(TV v)
-    {
-        T* lanes = (T*)&v;
-        T sum = T.Zero;
-        for (int i = 0; i < TSimd.Count; i++) sum += lanes[i];
-        return sum;
-    }
+    private static Vector128<T> Fma128(Vector128<T> left, Vector128<T> right, Vector128<T> addend) =>
+        Simd128<T>.MultiplyAdd(left, right, addend);
 }

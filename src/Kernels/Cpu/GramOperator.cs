@@ -9,14 +9,20 @@ namespace Flatness.Kernels.Cpu;
 /// <summary>
 /// Storage of the measurement Gram operator K[(a,c),(b,e)] = (1/n) sum_i A_i[a,b] A_i[c,e] (docs/MATH.md section 3).
 /// Row (a, c) of K, read as a d_0 x d_0 matrix C_ac[b, e], is also block (a, c) of M = (1/n) X^T X, X the n x (d_L d_0)
-/// matrix of rows vec(A_i); C_ca = C_ac^T, so only the blocks a &lt;= c are kept, each contiguous, in the order
+/// matrix of rows vec(A_i); C_ca = C_ac^T, so only the blocks a &lt;= c are kept, numbered in the order
 /// (0,0), (0,1), .., (0,d_L-1), (1,1), .., (d_L-1,d_L-1): d_L (d_L + 1) / 2 blocks of d_0^2 values.
+/// The storage is chunk-major: the rows of every block are cut into chunks of <see cref="ChunkRows"/> rows, and
+/// chunk q of all blocks, in block order, comes before chunk q + 1. A pass over one chunk of every block then reads
+/// K contiguously while the matching rows of its right-hand sides stay in L1.
 /// </summary>
 public readonly record struct GramLayout
 {
     /// <summary>The layout for d_L x d_0 measurements.</summary>
     /// <exception cref="ArgumentOutOfRangeException">a non-positive dimension, or more values than the largest array.</exception>
-    public GramLayout(int outputDim, int inputDim)
+    /// <param name="outputDim">d_L.</param>
+    /// <param name="inputDim">d_0.</param>
+    /// <param name="chunkRows">rows of each block per chunk; 0 picks about <see cref="ChunkElements"/> values per chunk.</param>
+    public GramLayout(int outputDim, int inputDim, int chunkRows = 0)
     {
         if (outputDim < 1 || inputDim < 1)
             throw new ArgumentOutOfRangeException(nameof(outputDim), $"measurement shape {outputDim}x{inputDim} must be positive");
@@ -24,9 +30,18 @@ public readonly record struct GramLayout
         if (length > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(outputDim),
                 $"the Gram operator of {outputDim}x{inputDim} measurements has {length} values, more than the largest array ({Array.MaxLength})");
+        if (chunkRows < 0 || chunkRows > inputDim)
+            throw new ArgumentOutOfRangeException(nameof(chunkRows), $"chunk rows {chunkRows} must be in [0, d_0 = {inputDim}]");
         OutputDim = outputDim;
         InputDim = inputDim;
+        ChunkRows = chunkRows > 0 ? chunkRows : Math.Clamp(ChunkElements / inputDim, 1, inputDim);
     }
+
+    /// <summary>
+    /// Values per chunk of a block the automatic layout aims at: with two right-hand sides the chunks of a pass then
+    /// fill about 12 KB of L1 in float64.
+    /// </summary>
+    public const int ChunkElements = 512;
 
     /// <summary>d_L.</summary>
     public int OutputDim { get; }
@@ -40,6 +55,17 @@ public readonly record struct GramLayout
     public int Length => BlockCount * BlockLength;
     /// <summary>Index of block (a, c), a &lt;= c.</summary>
     public int Block(int a, int c) => a * OutputDim - a * (a - 1) / 2 + (c - a);
+    /// <summary>Rows of each block per chunk (the last chunk may have fewer).</summary>
+    public int ChunkRows { get; }
+    /// <summary>Chunks per block: ceil(d_0 / <see cref="ChunkRows"/>).</summary>
+    public int ChunkCount => (InputDim + ChunkRows - 1) / ChunkRows;
+    /// <summary>Rows of every block in chunk <paramref name="chunk"/>.</summary>
+    public int RowsIn(int chunk) => Math.Min(ChunkRows, InputDim - chunk * ChunkRows);
+    /// <summary>Position of the first value of chunk <paramref name="chunk"/> of block <paramref name="block"/>.</summary>
+    public int Offset(int chunk, int block) => chunk * ChunkRows * InputDim * BlockCount + block * RowsIn(chunk) * InputDim;
+    /// <summary>Position of K[(a,c),(b,e)] = C_ac[b, e], a &lt;= c.</summary>
+    public int Index(int a, int c, int b, int e) =>
+        Offset(b / ChunkRows, Block(a, c)) + (b % ChunkRows) * InputDim + e;
 }
 
 /// <summary>
@@ -108,11 +134,8 @@ public static class GramOperator
             var xa = x[(a * d0)..];
             Gemm.Compute(Op.Transpose, Op.None, d0, width, count, scale, xa, row, xa, row, T.Zero, blockRow, width);
             for (int c = a; c < dL; c++)
-            {
-                var block = k.Slice(layout.Block(a, c) * layout.BlockLength, layout.BlockLength);
                 for (int b = 0; b < d0; b++)
-                    blockRow.AsSpan(b * width + (c - a) * d0, d0).CopyTo(block.Slice(b * d0, d0));
-            }
+                    blockRow.AsSpan(b * width + (c - a) * d0, d0).CopyTo(k.Slice(layout.Index(a, c, b, 0), d0));
         }
     }
 
@@ -121,8 +144,17 @@ public static class GramOperator
         Math.Clamp(layout.Length / MinElementsPerWorker, 1, Math.Min(Environment.ProcessorCount, layout.BlockCount));
 
     /// <summary>Workspace elements <see cref="Apply{T}"/> needs for ng S* right-hand sides and the given worker count.</summary>
-    public static int WorkspaceLength(GramLayout layout, int ng, int workers) =>
-        workers * (ng * layout.BlockLength + layout.OutputDim * layout.InputDim);
+    public static int WorkspaceLength(GramLayout layout, int ng, int workers) => workers * PerWorker(layout, ng);
+
+    /// <summary>
+    /// One worker's accumulators: ng S* sums, M vec E, and M vec E's rows as vectors of up to <see cref="RowLanes"/>
+    /// lanes, summed across lanes once at the end of the pass rather than once per row of every block.
+    /// </summary>
+    private static int PerWorker(GramLayout layout, int ng) =>
+        ng * layout.BlockLength + layout.OutputDim * layout.InputDim * (1 + RowLanes);
+
+    /// <summary>Lanes of the widest vector the pass uses (512 bits of float32).</summary>
+    private const int RowLanes = 16;
 
     /// <summary>
     /// One pass over K: <paramref name="sOut"/>[l] = S(H_l) for the nh symmetric matrices stacked in <paramref name="hs"/>
@@ -148,7 +180,7 @@ public static class GramOperator
         if (workers < 1 || workers > layout.BlockCount)
             throw new ArgumentOutOfRangeException(nameof(workers), $"worker count {workers} must be in [1, {layout.BlockCount}]");
         int ng = gs.Length / (dL * dL);
-        int perWorker = ng * layout.BlockLength + dL * d0;
+        int perWorker = PerWorker(layout, ng);
         if (workspace.Length < workers * perWorker)
             throw new ArgumentException($"workspace has {workspace.Length} elements, the pass needs {workers * perWorker}", nameof(workspace));
 
@@ -204,9 +236,10 @@ public static class GramOperator
         }
 
         /// <summary>
-        /// This worker's blocks, in storage order, so that K streams from memory. (Cutting the blocks into row strips
-        /// processed across all blocks would keep the strips of the H_l and Acc_l in L1, but the strided reads of K
-        /// were slower than the L2 traffic they save.)
+        /// This worker's blocks, chunk by chunk (see <see cref="GramLayout"/>): for chunk q the worker reads its
+        /// blocks' q-th chunks, contiguous in K, while rows of the H_l, of its Acc_l and of E for that chunk stay in
+        /// L1; each chunk is swept once per right-hand side pair from L1. (With whole blocks in turn every H_l and
+        /// Acc_l, d_0^2 values each, streamed from L2 once per block: several times the bytes of K.)
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private unsafe void Run<TV, TSimd>(int worker, int workers)
@@ -217,38 +250,59 @@ public static class GramOperator
             int nh = hs.Length / blockLength, ng = gs.Length / (dL * dL);
             bool loss = !e.IsEmpty;
             var own = workspace.Span.Slice(worker * perWorker, perWorker);
-            own.Clear();
+            int lanes = TSimd.Count;
+            own[..(ng * blockLength + dL * d0 * (1 + (loss ? lanes : 0)))].Clear();
             var sSpan = sOut.Span;
             var gSpan = gs.Span;
             T half = T.One / (T.One + T.One);
 
             int first = (int)((long)layout.BlockCount * worker / workers);
             int last = (int)((long)layout.BlockCount * (worker + 1) / workers);
-            int a = 0;
-            while (layout.Block(a, dL - 1) < first) a++;
-            int c = first - layout.Block(a, a) + a;
+            int firstA = 0;
+            while (layout.Block(firstA, dL - 1) < first) firstA++;
+            int firstC = first - layout.Block(firstA, firstA) + firstA;
+            // Sweep s serves S right-hand side s, S* right-hand side s and (the first) the loss rows.
+            int sweeps = Math.Max(Math.Max(nh, ng), loss ? 1 : 0);
 
             fixed (T* kp = k.Span, hp = hs.Span, ep = e.Span, wp = own)
             {
-                T* y = wp + (nint)ng * blockLength;
-                for (int p = first; p < last; p++)
+                T* y = wp + (nint)ng * blockLength, yLanes = y + (nint)dL * d0;
+                for (int q = 0; q < layout.ChunkCount; q++)
                 {
-                    T* block = kp + (nint)p * blockLength;
-                    for (int l = 0; l < nh; l++)
+                    int b0 = q * layout.ChunkRows, rows = layout.RowsIn(q), length = rows * d0;
+                    nint rowOffset = (nint)b0 * d0;
+                    T* chunk = kp + layout.Offset(q, first);
+                    int a = firstA, c = firstC;
+                    for (int p = first; p < last; p++, chunk += length)
                     {
-                        T v = GramBlockKernel<T, TV, TSimd>.Dot(block, hp + (nint)l * blockLength, blockLength);
-                        sSpan[l * dL * dL + a * dL + c] = v;
-                        sSpan[l * dL * dL + c * dL + a] = v;
+                        for (int s = 0; s < sweeps; s++)
+                        {
+                            bool withS = s < nh, withAdjoint = s < ng;
+                            T w = withAdjoint ? gSpan[s * dL * dL + a * dL + c] : T.Zero;
+                            T v = GramBlockKernel<T, TV, TSimd>.Sweep(withS, withAdjoint, loss && s == 0, a != c, chunk, rows, d0,
+                                hp + (nint)s * blockLength + rowOffset, wp + (nint)s * blockLength + rowOffset, a == c ? w * half : w,
+                                ep + (nint)c * d0, ep + (nint)a * d0 + b0, y + (nint)a * d0 + b0, yLanes + ((nint)a * d0 + b0) * lanes,
+                                y + (nint)c * d0);
+                            if (withS)
+                            {
+                                ref T entry = ref sSpan[s * dL * dL + a * dL + c];
+                                entry = q == 0 ? v : entry + v;
+                            }
+                        }
+                        if (++c == dL) { a++; c = a; }
                     }
-                    for (int l = 0; l < ng; l++)
+                }
+                if (loss)
+                    for (int r = 0; r < dL * d0; r++) y[r] += TSimd.Sum(TSimd.Load(yLanes + (nint)r * lanes));
+                // S(H)[c, a] = S(H)[a, c] (H symmetric), once every chunk is in.
+                for (int l = 0; l < nh; l++)
+                {
+                    int a = firstA, c = firstC;
+                    for (int p = first; p < last; p++)
                     {
-                        T w = gSpan[l * dL * dL + a * dL + c];
-                        GramBlockKernel<T, TV, TSimd>.MultiplyAdd(block, a == c ? w * half : w, wp + (nint)l * blockLength, blockLength);
+                        sSpan[l * dL * dL + c * dL + a] = sSpan[l * dL * dL + a * dL + c];
+                        if (++c == dL) { a++; c = a; }
                     }
-                    if (loss)
-                        GramBlockKernel<T, TV, TSimd>.LossRows(block, d0, d0,
-                            ep + (nint)c * d0, ep + (nint)a * d0, y + (nint)a * d0, a != c ? y + (nint)c * d0 : null);
-                    if (++c == dL) { a++; c = a; }
                 }
             }
         }
