@@ -10,7 +10,8 @@ namespace Flatness.Bench;
 /// uses it (depth 3: one S, one S* and the loss; depth 4: two of each), in float64 and float32, on one thread,
 /// against the memory floor (a sum over the same bytes) timed alongside, with the achieved GB/s.
 /// Run as <c>DOTNET_PROCESSOR_COUNT=1 dotnet run -c Release --project bench/Kernels.Bench -- gram-table 20 50 100</c>
-/// (thread CPU time, so it is usable on a loaded machine).
+/// (thread CPU time, so it is usable on a loaded machine). <c>--chunk-elements E</c> sets the values per chunk of K
+/// (default <see cref="GramLayout.ChunkElements"/>).
 /// </summary>
 internal static class GramTable
 {
@@ -21,6 +22,13 @@ internal static class GramTable
             Console.Error.WriteLine("gram-table: run on Linux with DOTNET_PROCESSOR_COUNT=1 so that the pass uses one thread");
             return 2;
         }
+        int chunkElements = 0;
+        int at = Array.IndexOf(args, "--chunk-elements");
+        if (at >= 0)
+        {
+            chunkElements = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+            args = [.. args[..at], .. args[(at + 2)..]];
+        }
         int[] sizes = args.Length > 0 ? args.Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray() : [20, 50, 100];
         Console.WriteLine($"cpu: {GemmTable.CpuModel()}; ours: {Gemm.Isa}; one thread, thread CPU time, median of 7");
         Console.WriteLine();
@@ -28,15 +36,16 @@ internal static class GramTable
         Console.WriteLine("|---|---|---|---:|---:|---:|---:|");
         foreach (int d in sizes)
         {
-            Rows<double>(d, "f64");
-            Rows<float>(d, "f32");
+            int chunkRows = chunkElements > 0 ? Math.Clamp(chunkElements / d, 1, d) : 0;
+            Rows<double>(d, "f64", chunkRows);
+            Rows<float>(d, "f32", chunkRows);
         }
         return 0;
     }
 
-    private static void Rows<T>(int d, string precision) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Rows<T>(int d, string precision, int chunkRows) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var layout = new GramLayout(d, d);
+        var layout = new GramLayout(d, d, chunkRows);
         var random = new Random(1);
         T[] Values(int count) => Enumerable.Range(0, count).Select(_ => T.CreateTruncating(random.NextDouble() * 2 - 1)).ToArray();
         T[] Symmetric(int count)

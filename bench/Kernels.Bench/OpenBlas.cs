@@ -12,7 +12,7 @@ namespace Flatness.Bench;
 /// </summary>
 internal static unsafe class OpenBlas
 {
-    private const int CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112;
+    private const int CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112, CblasUpper = 121;
 
     private static readonly string[] Candidates =
     [
@@ -26,6 +26,8 @@ internal static unsafe class OpenBlas
 
     private static readonly delegate* unmanaged<int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int, void> s_dgemm;
     private static readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> s_sgemm;
+    private static readonly delegate* unmanaged<int, int, int, int, int, double, double*, int, double, double*, int, void> s_dsyrk;
+    private static readonly delegate* unmanaged<int, int, int, int, int, float, float*, int, float, float*, int, void> s_ssyrk;
     private static readonly delegate* unmanaged<int, void> s_setThreads;
     private static readonly delegate* unmanaged<byte*> s_config;
 
@@ -41,6 +43,11 @@ internal static unsafe class OpenBlas
                 s_dgemm = (delegate* unmanaged<int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int, void>)dgemm;
                 s_sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)sgemm;
                 s_setThreads = (delegate* unmanaged<int, void>)setThreads;
+                if (NativeLibrary.TryGetExport(handle, "cblas_dsyrk", out nint dsyrk) && NativeLibrary.TryGetExport(handle, "cblas_ssyrk", out nint ssyrk))
+                {
+                    s_dsyrk = (delegate* unmanaged<int, int, int, int, int, double, double*, int, double, double*, int, void>)dsyrk;
+                    s_ssyrk = (delegate* unmanaged<int, int, int, int, int, float, float*, int, float, float*, int, void>)ssyrk;
+                }
                 if (NativeLibrary.TryGetExport(handle, "openblas_get_config", out nint config))
                     s_config = (delegate* unmanaged<byte*>)config;
                 IsAvailable = true;
@@ -84,6 +91,27 @@ internal static unsafe class OpenBlas
         else
         {
             throw new NotSupportedException($"OpenBLAS GEMM takes float or double, not {typeof(T).Name}");
+        }
+    }
+
+    /// <summary>Row-major upper triangle of C = alpha A^T A + beta C, A of k rows and n columns (cblas_?syrk, Upper, Trans).</summary>
+    public static void SyrkTransposed<T>(int n, int k, T alpha, T[] a, int lda, T beta, T[] c, int ldc) where T : unmanaged
+    {
+        Require();
+        if (s_dsyrk == null) throw new InvalidOperationException("this OpenBLAS exports no cblas_dsyrk");
+        if (typeof(T) == typeof(double))
+        {
+            fixed (double* pa = (double[])(object)a, pc = (double[])(object)c)
+                s_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, Unsafe.As<T, double>(ref alpha), pa, lda, Unsafe.As<T, double>(ref beta), pc, ldc);
+        }
+        else if (typeof(T) == typeof(float))
+        {
+            fixed (float* pa = (float[])(object)a, pc = (float[])(object)c)
+                s_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, Unsafe.As<T, float>(ref alpha), pa, lda, Unsafe.As<T, float>(ref beta), pc, ldc);
+        }
+        else
+        {
+            throw new NotSupportedException($"OpenBLAS SYRK takes float or double, not {typeof(T).Name}");
         }
     }
 

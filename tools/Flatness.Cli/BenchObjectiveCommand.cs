@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Flatness.Solver.Backends;
 using Flatness.Solver.Benchmarking;
+using Flatness.Solver.Problems;
 using Spectre.Console;
 
 namespace Flatness.Cli;
@@ -19,6 +20,7 @@ internal static class BenchObjectiveCommand
         var repeatsOption = new Option<int>("--repeats") { Description = "Timed samples (median reported)", DefaultValueFactory = _ => 7 };
         var seedOption = new Option<int>("--seed") { Description = "Seed of the problem and the layers", DefaultValueFactory = _ => 0 };
         var jsonOption = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
+        var saveOption = new Option<string?>("--save") { Description = "Write the problem and the point as DIR/problem.npz and DIR/layers.npz (for a peer tool)" };
         foreach (var option in new[] { dOption, depthOption, nOption, repeatsOption })
             option.Validators.Add(result =>
             {
@@ -28,10 +30,17 @@ internal static class BenchObjectiveCommand
 
         var command = new Command("objective", "Time one objective-plus-gradient evaluation (loss, trace, both gradients); setup timed separately")
         {
-            dOption, depthOption, nOption, precisionOption, backendOption, pathOption, repeatsOption, seedOption, jsonOption,
+            dOption, depthOption, nOption, precisionOption, backendOption, pathOption, repeatsOption, seedOption, saveOption, jsonOption,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
+            if (parse.GetValue(saveOption) is { } directory)
+            {
+                if (!Directory.Exists(directory)) throw new ArgumentException($"--save {directory}: no such directory");
+                var (problem, layers) = ObjectiveBenchmark.Point(parse.GetValue(dOption), parse.GetValue(depthOption), parse.GetValue(nOption), parse.GetValue(seedOption));
+                ProblemFiles.SaveProblem(Path.Combine(directory, "problem.npz"), problem);
+                ProblemFiles.SaveLayers(Path.Combine(directory, "layers.npz"), layers);
+            }
             var result = ObjectiveBenchmark.Run(parse.GetValue(dOption), parse.GetValue(depthOption), parse.GetValue(nOption),
                 parse.GetValue(precisionOption), parse.GetValue(backendOption), parse.GetValue(pathOption),
                 parse.GetValue(repeatsOption), parse.GetValue(seedOption), ChoiceOptions.Warn);
@@ -57,6 +66,13 @@ internal static class BenchObjectiveCommand
         w.WriteNumber("n", r.Count);
         w.WriteNumber("repeats", r.Repeats);
         w.WriteString("reason", r.Reason);
+        w.Number("loss", r.Loss);
+        w.Number("trace", r.Trace);
+        w.Number("bytes_per_eval", r.BytesPerEval);
+        w.Number("gb_per_second", r.BytesPerSecond / 1e9);
+        w.Number("stream_seconds", r.StreamSeconds);
+        w.Number("stream_gb_per_second", r.StreamBytesPerSecond / 1e9);
+        w.Number("ratio_to_floor", r.RatioToFloor);
     });
 
     private static void WriteTable(ObjectiveBenchmarkResult r)
@@ -68,6 +84,9 @@ internal static class BenchObjectiveCommand
         table.AddRow("fastest / slowest sample", $"{Output.Format(r.SecondsMin)} / {Output.Format(r.SecondsMax)}");
         table.AddRow("setup seconds", Output.Format(r.SetupSeconds));
         table.AddRow("process CPU seconds per evaluation", Output.Format(r.CpuSecondsPerEval));
+        table.AddRow("bytes read per evaluation", Markup.Escape($"{r.BytesPerEval / 1e6:F1} MB: {r.BytesPerSecond / 1e9:F1} GB/s"));
+        table.AddRow("memory floor (all cores reading those bytes)", Markup.Escape($"{Output.Format(r.StreamSeconds)} s ({r.StreamBytesPerSecond / 1e9:F1} GB/s): evaluation / floor = {r.RatioToFloor:F2}"));
+        table.AddRow("loss / trace at the point", Markup.Escape($"{Output.Format(r.Loss)} / {Output.Format(r.Trace)}"));
         var console = Output.Terminal();
         console.Write(table);
         console.WriteLine(r.Reason);

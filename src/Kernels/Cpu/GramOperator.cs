@@ -127,17 +127,33 @@ public static class GramOperator
         }
 
         T scale = T.One / T.CreateTruncating(count);
-        var blockRow = new T[d0 * row];
-        for (int a = 0; a < dL; a++)
+        // Block rows a0 .. a0 + g - 1 together: one GEMM (m = g d_0) for their blocks right of the g x g diagonal
+        // square, which packs that slice of X once for all g block rows, and one small GEMM per block row for its
+        // part of the square's upper block triangle (as a SYRK cuts its triangle), so nothing below the diagonal is
+        // computed. With one block row per GEMM (m = d_0) packing X took as long as multiplying at d_0 = 50.
+        int group = Math.Clamp(BuildRows / d0, 1, dL);
+        var rows = new T[group * d0 * row];
+        for (int a0 = 0; a0 < dL; a0 += group)
         {
-            int width = (dL - a) * d0;
-            var xa = x[(a * d0)..];
-            Gemm.Compute(Op.Transpose, Op.None, d0, width, count, scale, xa, row, xa, row, T.Zero, blockRow, width);
-            for (int c = a; c < dL; c++)
-                for (int b = 0; b < d0; b++)
-                    blockRow.AsSpan(b * width + (c - a) * d0, d0).CopyTo(k.Slice(layout.Index(a, c, b, 0), d0));
+            int g = Math.Min(group, dL - a0), width = (dL - a0) * d0;
+            for (int a = a0; a < a0 + g; a++)
+            {
+                var xa = x[(a * d0)..];
+                Gemm.Compute(Op.Transpose, Op.None, d0, (a0 + g - a) * d0, count, scale, xa, row, xa, row, T.Zero,
+                    rows.AsSpan((a - a0) * d0 * width + (a - a0) * d0), width);
+            }
+            if (a0 + g < dL)
+                Gemm.Compute(Op.Transpose, Op.None, g * d0, (dL - a0 - g) * d0, count, scale, x[(a0 * d0)..], row,
+                    x[((a0 + g) * d0)..], row, T.Zero, rows.AsSpan(g * d0), width);
+            for (int a = a0; a < a0 + g; a++)
+                for (int c = a; c < dL; c++)
+                    for (int b = 0; b < d0; b++)
+                        rows.AsSpan(((a - a0) * d0 + b) * width + (c - a0) * d0, d0).CopyTo(k.Slice(layout.Index(a, c, b, 0), d0));
         }
     }
+
+    /// <summary>Rows of the upper block triangle of X^T X that <see cref="Build{TSource, T}"/> computes per GEMM.</summary>
+    private const int BuildRows = 288;
 
     /// <summary>Worker threads worth using for one <see cref="Apply{T}"/> on this layout.</summary>
     public static int Workers(GramLayout layout) =>
@@ -275,6 +291,11 @@ public static class GramOperator
                     int a = firstA, c = firstC;
                     for (int p = first; p < last; p++, chunk += length)
                     {
+                        if (System.Runtime.Intrinsics.X86.Sse.IsSupported && p + 2 < last)
+                        {
+                            byte* ahead = (byte*)(chunk + 2 * length);
+                            for (int off = 0; off < length * sizeof(T); off += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + off);
+                        }
                         for (int s = 0; s < sweeps; s++)
                         {
                             bool withS = s < nh, withAdjoint = s < ng;

@@ -32,16 +32,9 @@ public sealed record HessianBenchmarkResult(BackendKind Backend, EvaluationPath 
 /// </summary>
 public static class HessianBenchmark
 {
-    /// <summary>The benchmark's problem and point.</summary>
-    public static (SensingProblem Problem, Matrix<double>[] Layers) Point(int dim, int depth, int count, int seed = 0)
-    {
-        if (dim < 1) throw new ArgumentOutOfRangeException(nameof(dim), dim, "--d must be at least 1");
-        if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "--depth must be at least 1");
-        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "--n must be at least 1");
-        var problem = Generators.Generate(new ProblemSpec(ProblemKind.Gaussian, dim, dim, Rank: Math.Min(dim, 5), Count: count, Seed: seed));
-        var dims = Initializers.Dims(dim, dim, depth);
-        return (problem, Initializers.Gaussian(dims, 1.0, seed + 1).Layers);
-    }
+    /// <summary>The benchmark's problem and point (<see cref="ObjectiveBenchmark.Point"/>).</summary>
+    public static (SensingProblem Problem, Matrix<double>[] Layers) Point(int dim, int depth, int count, int seed = 0) =>
+        ObjectiveBenchmark.Point(dim, depth, count, seed);
 
     /// <inheritdoc/>
     public static HessianBenchmarkResult Run(int dim, int depth, int count, double tolerance = 1e-10, int repeats = 7, int seed = 0,
