@@ -24,8 +24,11 @@ internal readonly struct SwitchOff : ISwitch
 /// The vector loop of the pass over K (<see cref="GramOperator"/>): one sweep over a d_0 x d_0 block C = C_ac that
 /// serves, from each vector of C loaded once, an S dot product &lt;C, H&gt;, an S* update Acc += w C and the rows of
 /// M vec(E): y_a[b] += &lt;C[b,:], e_c&gt; and, off the diagonal (a != c), y_c += e_a[b] C[b,:]. Each part is a
-/// compile-time switch, so one sweep costs only the parts it does. Row tails are done with 128-bit vectors and at
-/// most 3 scalars (a tail of up to 15 scalar floats per row halved float32's speed at d_0 = 50).
+/// compile-time switch, so one sweep costs only the parts it does. S and S* run over the chunk as one flat array; the
+/// loss rows go four at a time after them (the chunk is then in L1), into per-row lane sums that the pass adds up
+/// once at its end, and one at a time with a sum per row when the sweep reads the chunk from memory (the four
+/// interleaved row streams defeat the prefetcher). Row tails are done with 128-bit vectors and at most 3 scalars
+/// (a tail of up to 15 scalar floats per row halved float32's speed at d_0 = 50).
 /// </summary>
 internal static unsafe class GramBlockKernel<T, TV, TSimd>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -47,7 +50,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
         where TOffDiagonal : struct, ISwitch
     {
         T dot = TS.On || TAdjoint.On ? Flat<TS, TAdjoint>(c, rows * d0, h, acc, w) : T.Zero;
-        if (TLoss.On) LossRows<TOffDiagonal>(c, rows, d0, ec, ea, ya, yaLanes, yc);
+        if (TLoss.On) LossRows<TOffDiagonal>(c, rows, d0, ec, ea, ya, yaLanes, yc, grouped: TS.On || TAdjoint.On);
         return dot;
     }
 
@@ -101,14 +104,14 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
 
     /// <summary>The rows of M vec(E) from one block (see the class summary).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void LossRows<TOffDiagonal>(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yaLanes, T* yc)
+    private static void LossRows<TOffDiagonal>(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yaLanes, T* yc, bool grouped)
         where TOffDiagonal : struct, ISwitch
     {
         int lanes = TSimd.Count, narrow = Vector128<T>.Count;
         int b = 0;
         // Four rows at a time: e_c and y_c are loaded once for the four, and y_c's update does not wait on the
         // previous row's store.
-        for (; b <= rows - 4; b += 4)
+        for (; grouped && b <= rows - 4; b += 4)
         {
             T* r0 = c + (nint)b * d0, r1 = r0 + d0, r2 = r1 + d0, r3 = r2 + d0;
             T w0 = TOffDiagonal.On ? ea[b] : T.Zero, w1 = TOffDiagonal.On ? ea[b + 1] : T.Zero;
@@ -173,8 +176,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
         {
             T* row = c + (nint)b * d0;
             T eab = TOffDiagonal.On ? ea[b] : T.Zero;
-            T* lanesOfRow = yaLanes + (nint)b * lanes;
-            TV l0 = TSimd.Load(lanesOfRow), l1 = TSimd.Zero, scale = TSimd.Splat(eab);
+            TV l0 = TSimd.Zero, l1 = TSimd.Zero, scale = TSimd.Splat(eab);
             int i = 0;
             for (; i <= d0 - 2 * lanes; i += 2 * lanes)
             {
@@ -207,8 +209,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
                 lScalar += row[i] * ec[i];
                 if (TOffDiagonal.On) yc[i] += eab * row[i];
             }
-            TSimd.Store(lanesOfRow, TSimd.Add(l0, l1));
-            ya[b] += Vector128.Sum(lNarrow) + lScalar;
+            ya[b] += TSimd.Sum(TSimd.Add(l0, l1)) + Vector128.Sum(lNarrow) + lScalar;
         }
     }
 

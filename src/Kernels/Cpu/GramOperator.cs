@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Flatness.Kernels.Cpu;
 
@@ -82,10 +83,10 @@ public readonly record struct GramLayout
 /// S*(G) = Acc + Acc^T with Acc = sum_{a&lt;=c} w_ac C_ac, w_ac = G[a,c] for a &lt; c and G[a,a]/2 on the diagonal (G symmetric);
 /// (M vec E)_a = sum_{c&gt;=a} C_ac E_c + sum_{c&lt;a} C_ca^T E_c, E_c the rows of E, for the loss
 /// (1/n)||X vec E - b||^2 = vec(E)^T M vec(E) - 2 vec(E)^T (X^T b / n) + b^T b / n and its gradient 2 (M vec E - X^T b / n).
-/// The blocks are split among worker threads, each with private accumulators for S* and M vec E; each block is
-/// read once from memory and then from cache by the SIMD loops of <see cref="GramBlockKernel{T, TV, TSimd}"/>
-/// (dot products for S, scaled additions for S*, row loops for M vec E), which are compiled fully optimised from
-/// the first call.
+/// The blocks are split among worker threads, each with private accumulators for S* and M vec E. K is read once
+/// from memory, chunk by chunk (<see cref="GramLayout"/>); each chunk is then swept from L1 by
+/// <see cref="GramBlockKernel{T, TV, TSimd}"/>, one sweep per pair of S and S* right-hand sides, the first with the
+/// loss rows, compiled fully optimised from the first call.
 /// </para>
 /// </summary>
 public static class GramOperator
@@ -167,7 +168,7 @@ public static class GramOperator
     /// lanes, summed across lanes once at the end of the pass rather than once per row of every block.
     /// </summary>
     private static int PerWorker(GramLayout layout, int ng) =>
-        ng * layout.BlockLength + layout.OutputDim * layout.InputDim * (1 + RowLanes);
+        ng * layout.BlockLength + layout.OutputDim * layout.InputDim * (1 + RowLanes) + RowLanes;
 
     /// <summary>Lanes of the widest vector the pass uses (512 bits of float32).</summary>
     private const int RowLanes = 16;
@@ -267,7 +268,7 @@ public static class GramOperator
             bool loss = !e.IsEmpty;
             var own = workspace.Span.Slice(worker * perWorker, perWorker);
             int lanes = TSimd.Count;
-            own[..(ng * blockLength + dL * d0 * (1 + (loss ? lanes : 0)))].Clear();
+            own[..(ng * blockLength + dL * d0)].Clear();
             var sSpan = sOut.Span;
             var gSpan = gs.Span;
             T half = T.One / (T.One + T.One);
@@ -282,7 +283,10 @@ public static class GramOperator
 
             fixed (T* kp = k.Span, hp = hs.Span, ep = e.Span, wp = own)
             {
-                T* y = wp + (nint)ng * blockLength, yLanes = y + (nint)dL * d0;
+                T* y = wp + (nint)ng * blockLength;
+                // Vector stores that straddle cache lines are slow: the lane sums start on a 64-byte boundary.
+                T* yLanes = (T*)(((nint)(y + (nint)dL * d0) + 63) & ~(nint)63);
+                if (loss) new Span<T>(yLanes, dL * d0 * lanes).Clear();
                 for (int q = 0; q < layout.ChunkCount; q++)
                 {
                     int b0 = q * layout.ChunkRows, rows = layout.RowsIn(q), length = rows * d0;
@@ -291,10 +295,11 @@ public static class GramOperator
                     int a = firstA, c = firstC;
                     for (int p = first; p < last; p++, chunk += length)
                     {
-                        if (System.Runtime.Intrinsics.X86.Sse.IsSupported && p + 2 < last)
+                        // A chunk is a few KB, too short for the hardware prefetcher to ramp up: ask for the one two ahead.
+                        if (Sse.IsSupported && p + 2 < last)
                         {
                             byte* ahead = (byte*)(chunk + 2 * length);
-                            for (int off = 0; off < length * sizeof(T); off += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + off);
+                            for (int offset = 0; offset < length * sizeof(T); offset += 64) Sse.Prefetch0(ahead + offset);
                         }
                         for (int s = 0; s < sweeps; s++)
                         {
