@@ -176,6 +176,12 @@ public class OperatorsTests
         for (int l = 0; l < 3; l++)
             Assert.True(OperatorsTestData.RelativeError(saOut.AsSpan(l * d0 * d0, d0 * d0), OperatorsTestData.SAdjoint(stacked, n, dl, d0, gs[l]).Data) < Tight, $"S*(G_{l})");
         Assert.True(OperatorsTestData.RelativeError(me, OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < Tight, "M vec E");
+
+        // The loss product alone (the pass of a Hessian-vector product) takes its own streaming loop.
+        var meAlone = new double[dl * d0];
+        GramOperator.Apply<double>(layout, k, ReadOnlyMemory<double>.Empty, Memory<double>.Empty, ReadOnlyMemory<double>.Empty,
+            Memory<double>.Empty, e.Data, meAlone, workspace, workers);
+        Assert.True(OperatorsTestData.RelativeError(meAlone, OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < Tight, "M vec E alone");
     }
 
     [Theory]

@@ -284,6 +284,23 @@ public static class GramOperator
             fixed (T* kp = k.Span, hp = hs.Span, ep = e.Span, wp = own)
             {
                 T* y = wp + (nint)ng * blockLength;
+                if (nh == 0 && ng == 0)
+                {
+                    // The loss product alone (every Hessian-vector product): one streaming sweep per chunk.
+                    for (int q = 0; q < layout.ChunkCount; q++)
+                    {
+                        int b0 = q * layout.ChunkRows, rows = layout.RowsIn(q), length = rows * d0;
+                        T* chunk = kp + layout.Offset(q, first);
+                        int a = firstA, c = firstC;
+                        for (int p = first; p < last; p++, chunk += length)
+                        {
+                            GramBlockKernel<T, TV, TSimd>.LossRowsStreaming(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
+                                y + (nint)a * d0 + b0, a != c ? y + (nint)c * d0 : null);
+                            if (++c == dL) { a++; c = a; }
+                        }
+                    }
+                    return;
+                }
                 // Vector stores that straddle cache lines are slow: the lane sums start on a 64-byte boundary.
                 T* yLanes = (T*)(((nint)(y + (nint)dL * d0) + 63) & ~(nint)63);
                 if (loss) new Span<T>(yLanes, dL * d0 * lanes).Clear();
