@@ -212,6 +212,16 @@ public class OperatorsTests
     }
 
     [Fact]
+    public void GramOperatorBuildStopsWhenCancelled()
+    {
+        var data = new OperatorsTestData(11);
+        var layout = new GramLayout(4, 3);
+        var k = new double[layout.Length];
+        Assert.Throws<OperationCanceledException>(() =>
+            GramOperator.Build<double, double>(layout, 20, data.Stacked(20, 4, 3), k, new CancellationToken(canceled: true)));
+    }
+
+    [Fact]
     public void GramOperatorBlocksAreTheReshuffledKroneckerSum()
     {
         int n = 6, dl = 3, d0 = 2;

@@ -1,6 +1,7 @@
 using Flatness.Solver;
 using Flatness.Kernels.Gpu;
 using Flatness.Solver.Backends;
+using Flatness.Solver.Model;
 using Flatness.Solver.Problems;
 using Xunit.Abstractions;
 
@@ -148,5 +149,18 @@ public class EvaluatorSelectorTests(ITestOutputHelper output)
         var completion = data.WithRandomLabels(data.RandomCompletion(9, 3, 4, 1.0));
         using var structured = Evaluators.Create(completion, [4, 2, 3]);
         Assert.Equal(EvaluationPath.Completion, structured.Path);
+    }
+
+    [Theory]
+    [InlineData(EvaluationPath.Gram)]
+    [InlineData(EvaluationPath.Direct)]
+    public void ACancelledTokenStopsTheSetup(EvaluationPath path)
+    {
+        var problem = Generators.Gaussian(inputDim: 6, outputDim: 5, rank: 2, count: 40, seed: 3);
+        int[] dims = Initializers.Dims(6, 5, depth: 3);
+        var options = new EvaluatorOptions { Backend = BackendKind.Cpu, Path = path, Cancellation = new CancellationToken(canceled: true) };
+        Assert.Throws<OperationCanceledException>(() => Evaluators.Create(problem, dims, options));
+        using var evaluator = Evaluators.Create(problem, dims, options with { Cancellation = default });
+        Assert.Equal(path, evaluator.Path);
     }
 }

@@ -106,45 +106,53 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
     }
 
     /// <summary>
-    /// The rows of M vec(E) alone (the loss product of a Hessian-vector product), one row at a time in storage order
-    /// so that the hardware prefetcher follows the stream of K (<paramref name="yc"/> null on the diagonal).
+    /// Rows of M vec(E) one at a time in storage order, with a sum per row: the loss product alone (a
+    /// Hessian-vector product's pass), where K streams from memory and the hardware prefetcher follows the rows, and
+    /// the rows a four-row group leaves over.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LossRowsStreaming(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yc)
+    public static void LossRowsStreaming<TOffDiagonal>(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yc)
+        where TOffDiagonal : struct, ISwitch
     {
-        int lanes = TSimd.Count;
+        int lanes = TSimd.Count, narrow = Vector128<T>.Count;
         for (int b = 0; b < rows; b++)
         {
             T* row = c + (nint)b * d0;
-            TV dot0 = TSimd.Zero, dot1 = TSimd.Zero;
+            T eab = TOffDiagonal.On ? ea[b] : T.Zero;
+            TV l0 = TSimd.Zero, l1 = TSimd.Zero, scale = TSimd.Splat(eab);
             int i = 0;
-            if (yc == null)
+            for (; i <= d0 - 2 * lanes; i += 2 * lanes)
             {
-                for (; i <= d0 - 2 * lanes; i += 2 * lanes)
+                TV v0 = TSimd.Load(row + i), v1 = TSimd.Load(row + i + lanes);
+                l0 = TSimd.MultiplyAdd(v0, TSimd.Load(ec + i), l0);
+                l1 = TSimd.MultiplyAdd(v1, TSimd.Load(ec + i + lanes), l1);
+                if (TOffDiagonal.On)
                 {
-                    dot0 = TSimd.MultiplyAdd(TSimd.Load(row + i), TSimd.Load(ec + i), dot0);
-                    dot1 = TSimd.MultiplyAdd(TSimd.Load(row + i + lanes), TSimd.Load(ec + i + lanes), dot1);
-                }
-            }
-            else
-            {
-                TV scale = TSimd.Splat(ea[b]);
-                for (; i <= d0 - 2 * lanes; i += 2 * lanes)
-                {
-                    TV v0 = TSimd.Load(row + i), v1 = TSimd.Load(row + i + lanes);
-                    dot0 = TSimd.MultiplyAdd(v0, TSimd.Load(ec + i), dot0);
-                    dot1 = TSimd.MultiplyAdd(v1, TSimd.Load(ec + i + lanes), dot1);
                     TSimd.Store(yc + i, TSimd.MultiplyAdd(scale, v0, TSimd.Load(yc + i)));
                     TSimd.Store(yc + i + lanes, TSimd.MultiplyAdd(scale, v1, TSimd.Load(yc + i + lanes)));
                 }
             }
-            T sum = TSimd.Sum(TSimd.Add(dot0, dot1));
+            if (i <= d0 - lanes)
+            {
+                TV v0 = TSimd.Load(row + i);
+                l0 = TSimd.MultiplyAdd(v0, TSimd.Load(ec + i), l0);
+                if (TOffDiagonal.On) TSimd.Store(yc + i, TSimd.MultiplyAdd(scale, v0, TSimd.Load(yc + i)));
+                i += lanes;
+            }
+            Vector128<T> lNarrow = Vector128<T>.Zero, scaleNarrow = Vector128.Create(eab);
+            for (; i <= d0 - narrow; i += narrow)
+            {
+                var v0 = Vector128.Load(row + i);
+                lNarrow = Fma128(v0, Vector128.Load(ec + i), lNarrow);
+                if (TOffDiagonal.On) Fma128(scaleNarrow, v0, Vector128.Load(yc + i)).Store(yc + i);
+            }
+            T lScalar = T.Zero;
             for (; i < d0; i++)
             {
-                sum += row[i] * ec[i];
-                if (yc != null) yc[i] += ea[b] * row[i];
+                lScalar += row[i] * ec[i];
+                if (TOffDiagonal.On) yc[i] += eab * row[i];
             }
-            ya[b] += sum;
+            ya[b] += TSimd.Sum(TSimd.Add(l0, l1)) + Vector128.Sum(lNarrow) + lScalar;
         }
     }
 
@@ -218,45 +226,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
             ya[b + 2] += t2;
             ya[b + 3] += t3;
         }
-        for (; b < rows; b++)
-        {
-            T* row = c + (nint)b * d0;
-            T eab = TOffDiagonal.On ? ea[b] : T.Zero;
-            TV l0 = TSimd.Zero, l1 = TSimd.Zero, scale = TSimd.Splat(eab);
-            int i = 0;
-            for (; i <= d0 - 2 * lanes; i += 2 * lanes)
-            {
-                TV v0 = TSimd.Load(row + i), v1 = TSimd.Load(row + i + lanes);
-                l0 = TSimd.MultiplyAdd(v0, TSimd.Load(ec + i), l0);
-                l1 = TSimd.MultiplyAdd(v1, TSimd.Load(ec + i + lanes), l1);
-                if (TOffDiagonal.On)
-                {
-                    TSimd.Store(yc + i, TSimd.MultiplyAdd(scale, v0, TSimd.Load(yc + i)));
-                    TSimd.Store(yc + i + lanes, TSimd.MultiplyAdd(scale, v1, TSimd.Load(yc + i + lanes)));
-                }
-            }
-            if (i <= d0 - lanes)
-            {
-                TV v0 = TSimd.Load(row + i);
-                l0 = TSimd.MultiplyAdd(v0, TSimd.Load(ec + i), l0);
-                if (TOffDiagonal.On) TSimd.Store(yc + i, TSimd.MultiplyAdd(scale, v0, TSimd.Load(yc + i)));
-                i += lanes;
-            }
-            Vector128<T> lNarrow = Vector128<T>.Zero, scaleNarrow = Vector128.Create(eab);
-            for (; i <= d0 - narrow; i += narrow)
-            {
-                var v0 = Vector128.Load(row + i);
-                lNarrow = Fma128(v0, Vector128.Load(ec + i), lNarrow);
-                if (TOffDiagonal.On) Fma128(scaleNarrow, v0, Vector128.Load(yc + i)).Store(yc + i);
-            }
-            T lScalar = T.Zero;
-            for (; i < d0; i++)
-            {
-                lScalar += row[i] * ec[i];
-                if (TOffDiagonal.On) yc[i] += eab * row[i];
-            }
-            ya[b] += TSimd.Sum(TSimd.Add(l0, l1)) + Vector128.Sum(lNarrow) + lScalar;
-        }
+        if (b < rows) LossRowsStreaming<TOffDiagonal>(c + (nint)b * d0, rows - b, d0, ec, ea + b, ya + b, yc);
     }
 
     /// <summary><see cref="Sweep{TS, TAdjoint, TLoss, TOffDiagonal}"/> with the parts chosen at run time.</summary>

@@ -104,7 +104,8 @@ public static class GramOperator
 
     /// <summary>Builds K from stacked measurements (n, d_L, d_0) (rows vec(A_i) of X), converting the precision.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Build<TSource, T>(GramLayout layout, int count, ReadOnlySpan<TSource> stacked, Span<T> k)
+    public static void Build<TSource, T>(GramLayout layout, int count, ReadOnlySpan<TSource> stacked, Span<T> k,
+        CancellationToken cancellation = default)
         where TSource : unmanaged, IFloatingPointIeee754<TSource>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -136,6 +137,7 @@ public static class GramOperator
         var rows = new T[group * d0 * row];
         for (int a0 = 0; a0 < dL; a0 += group)
         {
+            cancellation.ThrowIfCancellationRequested();
             int g = Math.Min(group, dL - a0), width = (dL - a0) * d0;
             for (int a = a0; a < a0 + g; a++)
             {
@@ -294,8 +296,12 @@ public static class GramOperator
                         int a = firstA, c = firstC;
                         for (int p = first; p < last; p++, chunk += length)
                         {
-                            GramBlockKernel<T, TV, TSimd>.LossRowsStreaming(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
-                                y + (nint)a * d0 + b0, a != c ? y + (nint)c * d0 : null);
+                            if (a != c)
+                                GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
+                                    y + (nint)a * d0 + b0, y + (nint)c * d0);
+                            else
+                                GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
+                                    y + (nint)a * d0 + b0, null);
                             if (++c == dL) { a++; c = a; }
                         }
                     }

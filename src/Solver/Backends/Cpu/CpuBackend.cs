@@ -8,10 +8,12 @@ namespace Flatness.Solver.Backends.Cpu;
 /// <summary>Builds the CPU evaluator of one path: the evaluation core over <see cref="CpuOps{T}"/> and the path's operator.</summary>
 internal static class CpuBackend
 {
-    public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, EvaluationPath path, Precision precision) =>
-        precision == Precision.F32 ? Create<float>(problem, dims, path) : Create<double>(problem, dims, path);
+    public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, EvaluationPath path, Precision precision,
+        CancellationToken cancellation = default) =>
+        precision == Precision.F32 ? Create<float>(problem, dims, path, cancellation) : Create<double>(problem, dims, path, cancellation);
 
-    public static Evaluator<T, Matrix<T>> Create<T>(SensingProblem problem, IReadOnlyList<int> dims, EvaluationPath path)
+    public static Evaluator<T, Matrix<T>> Create<T>(SensingProblem problem, IReadOnlyList<int> dims, EvaluationPath path,
+        CancellationToken cancellation = default)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         LayerChecks.RequireDims(dims, problem);
@@ -22,7 +24,7 @@ internal static class CpuBackend
             return path switch
             {
                 EvaluationPath.Direct => new DirectPathOperator<T>(problem, dims, cpu),
-                EvaluationPath.Gram => new GramPathOperator<T>(problem, dims, cpu),
+                EvaluationPath.Gram => new GramPathOperator<T>(problem, dims, cpu, cancellation),
                 EvaluationPath.Completion => new CompletionPathOperator<T>(problem, dims, cpu),
                 EvaluationPath.RankOne => new RankOnePathOperator<T>(problem, dims, cpu),
                 _ => throw new ArgumentException($"the CPU evaluator has no '{path.Name()}' path (the reference path is the reference backend)", nameof(path)),

@@ -41,13 +41,14 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
     /// </summary>
     public static double ResidualBelow => typeof(T) == typeof(float) ? 1e-2 : 1e-6;
 
-    public GramPathOperator(SensingProblem problem, IReadOnlyList<int> dims, CpuOps<T> ops) : base(problem, dims, ops)
+    public GramPathOperator(SensingProblem problem, IReadOnlyList<int> dims, CpuOps<T> ops, CancellationToken cancellation = default)
+        : base(problem, dims, ops)
     {
         var a = DenseStack.Of(problem.Measurements);
         int dL = OutputDim, d0 = InputDim, size = dL * d0;
         _layout = new GramLayout(dL, d0);
         _k = new T[_layout.Length];
-        GramOperator.Build<double, T>(_layout, Count, a, _k);
+        GramOperator.Build<double, T>(_layout, Count, a, _k, cancellation);
         _x64 = a;
         _labels64 = problem.Labels;
         _e64 = new double[size];

@@ -26,6 +26,11 @@ public sealed record EvaluatorOptions
     /// core, up to <c>Gemm.MaxThreads</c>. Other evaluators in the process are not affected.
     /// </summary>
     public int? Threads { get; init; }
+    /// <summary>
+    /// Stops a long setup (building the Gram matrix K: seconds to minutes at d = 100) between its GEMMs with an
+    /// <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
 }
 
 /// <summary>One way to run a problem: a path on a device in a precision, with its modelled cost and whether it fits.</summary>
