@@ -15,6 +15,8 @@ public sealed class Chart
     private double _minX = double.PositiveInfinity, _maxX = double.NegativeInfinity;
     private bool _integerX;
     private Alignment _legend = Alignment.UpperRight;
+    private bool _legendOutside;
+    private double[]? _ticksX;
 
     public Chart(string title, string xLabel, string yLabel, bool logX = false, bool logY = false)
     {
@@ -97,6 +99,20 @@ public sealed class Chart
         return this;
     }
 
+    /// <summary>The legend to the right of the data area, where it cannot cover a curve.</summary>
+    public Chart LegendOutside()
+    {
+        _legendOutside = true;
+        return this;
+    }
+
+    /// <summary>Ticks exactly at <paramref name="values"/> on the x axis, labelled with them (the measured sizes).</summary>
+    public Chart TicksXAt(IEnumerable<double> values)
+    {
+        _ticksX = values.ToArray();
+        return this;
+    }
+
     /// <summary>Ticks at whole numbers on the x axis (depths, counts).</summary>
     public Chart IntegerTicksX()
     {
@@ -107,13 +123,21 @@ public sealed class Chart
     /// <summary>Renders to DIR/<paramref name="fileName"/> (temporary file, then rename) and returns the file name.</summary>
     public string Save(string directory, string fileName, int width = 900, int height = 560)
     {
-        if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_minX, _maxX);
+        if (_ticksX is { } at)
+        {
+            var manual = new ScottPlot.TickGenerators.NumericManual();
+            foreach (double x in at.Where(x => Usable(x, _logX)))
+                manual.AddMajor(Tx(x), x.ToString("G4", CultureInfo.InvariantCulture));
+            _plot.Axes.Bottom.TickGenerator = manual;
+        }
+        else if (_logX) _plot.Axes.Bottom.TickGenerator = LogTicks(_minX, _maxX);
         else if (_integerX) _plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericFixedInterval(1);
         if (_logY) _plot.Axes.Left.TickGenerator = LogTicks(_minY, _maxY);
         // A span of a few ulps (equal values up to rounding) would ask the tick generators for ~1e16 ticks: widen it.
         if (NearlyEmpty(_minX, _maxX)) _plot.Axes.SetLimitsX(_minX - Pad(_minX, _logX), _maxX + Pad(_maxX, _logX));
         if (NearlyEmpty(_minY, _maxY)) _plot.Axes.SetLimitsY(_minY - Pad(_minY, _logY), _maxY + Pad(_maxY, _logY));
-        _plot.ShowLegend(_legend);
+        if (_legendOutside) _plot.ShowLegend(Edge.Right);
+        else _plot.ShowLegend(_legend);
         byte[] png = _plot.GetImageBytes(width, height, ImageFormat.Png);
         CellStore.WriteAtomically(Path.Combine(directory, fileName), png);
         return fileName;

@@ -120,6 +120,6 @@ public sealed class C2Sandwich : Claim
                 mine.Select(r => r.Number("n") * shift).ToArray(), mine.Select(r => r.Number("ratio")).ToArray(), connect: false);
         }
         chart.HorizontalLine(1, "tr H = 2G");
-        return [chart.Save(directory, "C2-sandwich.png")];
+        return [chart.TicksXAt(ns).Save(directory, "C2-sandwich.png")];
     }
 }

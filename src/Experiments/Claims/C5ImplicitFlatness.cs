@@ -170,7 +170,7 @@ public sealed class C5ImplicitFlatness : Claim
                 var flat = rows.Where(r => r.Integer("depth") == depth && r.Text("method") == "flattest" && r.Integer("seed") == 0).ToArray();
                 if (flat.Length > 0) chart.HorizontalLine(flat[^1].Number(column), $"flattest interpolant, L = {depth}");
             }
-            files.Add(chart.Save(directory, $"C5-{name}.png"));
+            files.Add(chart.LegendOutside().Save(directory, $"C5-{name}.png", width: 1100));
         }
         return files;
     }
