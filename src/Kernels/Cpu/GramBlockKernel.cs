@@ -29,7 +29,7 @@ internal readonly struct SwitchOff : ISwitch
 /// once at its end. A pass of the loss rows alone (<see cref="LossRowsStreaming"/>) goes one row at a time in storage
 /// order instead, so the hardware prefetcher follows K (measured: the four-row form with lane sums made the
 /// Hessian-vector product 1.6-2x slower). Row tails are done with 128-bit vectors and at most 3 scalars
-/// (a tail of up to 15 scalar floats per row halved float32's speed at d_0 = 50).
+/// (with scalar tails a 50-float row left 18 floats to scalar code, and float32 ran slower than float64).
 /// </summary>
 internal static unsafe class GramBlockKernel<T, TV, TSimd>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -57,7 +57,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
         return dot;
     }
 
-    /// <summary>&lt;C, H&gt; and Acc += w C over the block as one flat array, four vectors at a time.</summary>
+    /// <summary>&lt;C, H&gt; and Acc += w C over the chunk as one flat array, four vectors at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T Flat<TS, TAdjoint>(T* c, int n, T* h, T* acc, T w)
         where TS : struct, ISwitch
