@@ -149,3 +149,46 @@ public sealed class ClaimSelectionTests
         Assert.False(Directory.Exists(Path.Combine(Path.GetTempPath(), "flatness-none")));
     }
 }
+
+/// <summary>A signal stops a sweep between cells: exit 130, one line, the finished cells kept, and the same command resumes.</summary>
+[Collection("Console")]
+public sealed class ReproduceSignalTests
+{
+    [SkippableFact]
+    public void SigintStopsTheSweepAndTheSameCommandResumes()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/bin/kill"), "needs Linux and /bin/kill to send SIGINT");
+        using var dir = new TempDir();
+        string output = dir.File("sweep");
+        string[] args = ["reproduce", "--mode", "quick", "--claim", "C5", "--jobs", "1", "--out", output, "--json"];
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(typeof(Flatness.Cli.Cli).Assembly.Location);
+        foreach (string a in args) start.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+
+        string cells = Path.Combine(output, "cells");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!(Directory.Exists(cells) && Directory.GetFiles(cells).Length >= 1) && !process.HasExited && waited.Elapsed.TotalSeconds < 120)
+            Thread.Sleep(20);
+        Assert.False(process.HasExited, "the sweep finished before the signal could be sent");
+        using (var kill = System.Diagnostics.Process.Start("/bin/kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            kill.WaitForExit();
+        Assert.True(process.WaitForExit(120_000), "the sweep did not stop after SIGINT");
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("reproduce: stopped by a signal", stderr.Result);
+        Assert.Single(stderr.Result.Trim().Split('\n'));
+        int saved = Directory.GetFiles(cells).Length;
+        Assert.InRange(saved, 1, 11); // C5 has 12 cells in quick mode
+        Assert.False(File.Exists(Path.Combine(output, "summary.json")));
+        _ = stdout.Result;
+
+        var (code, json, _) = CliRunner.Run(args);
+        Assert.Contains(code, new[] { 0, 1 });
+        Assert.True(File.Exists(Path.Combine(output, "summary.json")));
+        Assert.Equal(12, Directory.GetFiles(cells).Length);
+        Assert.Contains("\"claims\"", json);
+    }
+}

@@ -14,6 +14,8 @@ internal static class Cli
     public const int Ok = 0;
     public const int BadInput = 2;
     public const int InternalError = 70;
+    /// <summary>Stopped by SIGINT or SIGTERM before the work was done (128 + SIGINT, as a shell reports it).</summary>
+    public const int Interrupted = 130;
 
     public static int Run(RootCommand root, string[] args)
     {

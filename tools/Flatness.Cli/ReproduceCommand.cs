@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Flatness.Solver.Backends;
 using Flatness.Experiments;
 using Spectre.Console;
@@ -68,18 +69,35 @@ internal static class ReproduceCommand
         // One device context serves one cell at a time.
         int jobs = settings.Backend.IsIlgpu() ? 1 : options.Jobs;
 
+        // The first interrupt or termination signal stops the sweep: cells already finished are on disk and the same
+        // command resumes from them. A second signal ends the process as usual.
+        using var cancel = new CancellationTokenSource();
+        void Stop(PosixSignalContext context)
+        {
+            if (cancel.IsCancellationRequested) return;
+            context.Cancel = true;
+            cancel.Cancel();
+        }
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+
         var clock = System.Diagnostics.Stopwatch.StartNew();
         SweepRunResult result;
         try
         {
             result = options.Json || !console.Profile.Capabilities.Interactive
-                ? runner.Run(directory, options.Shard, jobs, options.Json ? null : new LineObserver(console), force: options.Force)
-                : RunWithProgress(runner, directory, options.Shard, jobs, console, options.Force);
+                ? runner.Run(directory, options.Shard, jobs, options.Json ? null : new LineObserver(console), cancel.Token, options.Force)
+                : RunWithProgress(runner, directory, options.Shard, jobs, console, options.Force, cancel.Token);
         }
         catch (ExperimentException e)
         {
             Console.Error.WriteLine($"flatness: {e.Message}");
             return 1;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"flatness: reproduce: stopped by a signal; the finished cells are in {directory}, and the same command resumes from them");
+            return Cli.Interrupted;
         }
         double seconds = clock.Elapsed.TotalSeconds;
 
@@ -100,7 +118,8 @@ internal static class ReproduceCommand
         return result.Summary is { Passed: false } ? 1 : Cli.Ok;
     }
 
-    private static SweepRunResult RunWithProgress(SweepRunner runner, string directory, Shard shard, int jobs, IAnsiConsole console, bool force)
+    private static SweepRunResult RunWithProgress(SweepRunner runner, string directory, Shard shard, int jobs, IAnsiConsole console, bool force,
+        CancellationToken cancellation)
     {
         SweepRunResult? result = null;
         console.Progress()
@@ -108,7 +127,7 @@ internal static class ReproduceCommand
             .Start(ctx =>
             {
                 var tasks = runner.Claims.ToDictionary(c => c.Id, c => ctx.AddTask($"{c.Id} {c.Title}", autoStart: false));
-                result = runner.Run(directory, shard, jobs, new ProgressObserver(tasks), force: force);
+                result = runner.Run(directory, shard, jobs, new ProgressObserver(tasks), cancellation, force);
             });
         return result!;
     }
