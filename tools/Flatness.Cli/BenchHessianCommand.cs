@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Flatness.Solver.Backends;
 using Flatness.Solver.Benchmarking;
-using Flatness.Solver.Problems;
 using Spectre.Console;
 
 namespace Flatness.Cli;
@@ -28,13 +27,7 @@ internal static class BenchHessianCommand
         command.SetAction(parse => Cli.Guard(() =>
         {
             int d = parse.GetValue(dOption), depth = parse.GetValue(depthOption), n = parse.GetValue(nOption), seed = parse.GetValue(seedOption);
-            if (parse.GetValue(saveOption) is { } directory)
-            {
-                if (!Directory.Exists(directory)) throw new ArgumentException($"--save {directory}: no such directory");
-                var (problem, layers) = HessianBenchmark.Point(d, depth, n, seed);
-                ProblemFiles.SaveProblem(Path.Combine(directory, "problem.npz"), problem);
-                ProblemFiles.SaveLayers(Path.Combine(directory, "layers.npz"), layers);
-            }
+            if (parse.GetValue(saveOption) is { } directory) Output.SavePoint(directory, HessianBenchmark.Point(d, depth, n, seed));
             var r = HessianBenchmark.Run(d, depth, n, parse.GetValue(toleranceOption), parse.GetValue(repeatsOption), seed,
                 new EvaluatorOptions { Backend = parse.GetValue(backendOption), Path = parse.GetValue(pathOption), Warn = ChoiceOptions.Warn });
             if (parse.GetValue(jsonOption))

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Flatness.Solver.Backends;
 using Flatness.Solver.Benchmarking;
-using Flatness.Solver.Problems;
 using Spectre.Console;
 
 namespace Flatness.Cli;
@@ -35,12 +34,7 @@ internal static class BenchObjectiveCommand
         command.SetAction(parse => Cli.Guard(() =>
         {
             if (parse.GetValue(saveOption) is { } directory)
-            {
-                if (!Directory.Exists(directory)) throw new ArgumentException($"--save {directory}: no such directory");
-                var (problem, layers) = ObjectiveBenchmark.Point(parse.GetValue(dOption), parse.GetValue(depthOption), parse.GetValue(nOption), parse.GetValue(seedOption));
-                ProblemFiles.SaveProblem(Path.Combine(directory, "problem.npz"), problem);
-                ProblemFiles.SaveLayers(Path.Combine(directory, "layers.npz"), layers);
-            }
+                Output.SavePoint(directory, ObjectiveBenchmark.Point(parse.GetValue(dOption), parse.GetValue(depthOption), parse.GetValue(nOption), parse.GetValue(seedOption)));
             var result = ObjectiveBenchmark.Run(parse.GetValue(dOption), parse.GetValue(depthOption), parse.GetValue(nOption),
                 parse.GetValue(precisionOption), parse.GetValue(backendOption), parse.GetValue(pathOption),
                 parse.GetValue(repeatsOption), parse.GetValue(seedOption), ChoiceOptions.Warn);

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Flatness.Kernels.Tensors;
+using Flatness.Solver.Problems;
 using Spectre.Console;
 
 namespace Flatness.Cli;
@@ -58,6 +60,17 @@ internal static class Output
     }
 
     /// <summary>One warning line on standard error naming the quantities that overflowed (their JSON fields print null).</summary>
+    /// <summary>
+    /// `bench ... --save DIR`: the benchmark's problem and point as DIR/problem.npz and DIR/layers.npz, for a peer tool
+    /// to compute the same thing.
+    /// </summary>
+    public static void SavePoint(string directory, (SensingProblem Problem, Matrix<double>[] Layers) point)
+    {
+        if (!Directory.Exists(directory)) throw new ArgumentException($"--save {directory}: no such directory");
+        ProblemFiles.SaveProblem(Path.Combine(directory, "problem.npz"), point.Problem);
+        ProblemFiles.SaveLayers(Path.Combine(directory, "layers.npz"), point.Layers);
+    }
+
     public static void WarnNonFinite(IReadOnlyList<string> names)
     {
         if (names.Count > 0)

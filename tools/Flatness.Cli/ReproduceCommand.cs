@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Flatness.Solver.Backends;
 using Flatness.Experiments;
 using Spectre.Console;
@@ -71,30 +70,22 @@ internal static class ReproduceCommand
 
         // The first interrupt or termination signal stops the sweep: cells already finished are on disk and the same
         // command resumes from them. A second signal ends the process as usual.
-        using var cancel = new CancellationTokenSource();
-        void Stop(PosixSignalContext context)
-        {
-            if (cancel.IsCancellationRequested) return;
-            context.Cancel = true;
-            cancel.Cancel();
-        }
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var signals = new SignalStop();
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         SweepRunResult result;
         try
         {
             result = options.Json || !console.Profile.Capabilities.Interactive
-                ? runner.Run(directory, options.Shard, jobs, options.Json ? null : new LineObserver(console), cancel.Token, options.Force)
-                : RunWithProgress(runner, directory, options.Shard, jobs, console, options.Force, cancel.Token);
+                ? runner.Run(directory, options.Shard, jobs, options.Json ? null : new LineObserver(console), signals.Token, options.Force)
+                : RunWithProgress(runner, directory, options.Shard, jobs, console, options.Force, signals.Token);
         }
         catch (ExperimentException e)
         {
             Console.Error.WriteLine($"flatness: {e.Message}");
             return 1;
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (OperationCanceledException) when (signals.Stopped)
         {
             Console.Error.WriteLine($"flatness: reproduce: stopped by a signal; the finished cells are in {directory}, and the same command resumes from them");
             return Cli.Interrupted;

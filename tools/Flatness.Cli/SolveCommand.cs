@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.CommandLine;
 using Flatness.Solver.Backends;
 using Flatness.Solver.IO;
@@ -152,16 +151,8 @@ internal static class SolveCommand
 
         // The first interrupt or termination signal stops the method at its next step; what it reached is still
         // measured, printed and saved (stop reason "cancelled"). A second signal ends the process as usual.
-        using var cancel = new CancellationTokenSource();
-        void Stop(PosixSignalContext context)
-        {
-            if (cancel.IsCancellationRequested) return;
-            context.Cancel = true;
-            cancel.Cancel();
-        }
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        request = request with { Cancellation = cancel.Token };
+        using var signals = new SignalStop();
+        request = request with { Cancellation = signals.Token };
 
         SolveResult result;
         if (!json && !Console.IsOutputRedirected) result = RunWithProgress(request);
