@@ -281,35 +281,17 @@ public static class GramOperator
             while (layout.Block(firstA, dL - 1) < first) firstA++;
             int firstC = first - layout.Block(firstA, firstA) + firstA;
             // Sweep s serves S right-hand side s, S* right-hand side s and (the first) the loss rows.
-            int sweeps = Math.Max(Math.Max(nh, ng), loss ? 1 : 0);
+            int sweeps = Math.Max(nh, ng);
 
             fixed (T* kp = k.Span, hp = hs.Span, ep = e.Span, wp = own)
             {
                 T* y = wp + (nint)ng * blockLength;
-                if (nh == 0 && ng == 0)
-                {
-                    // The loss product alone (every Hessian-vector product): one streaming sweep per chunk.
-                    for (int q = 0; q < layout.ChunkCount; q++)
-                    {
-                        int b0 = q * layout.ChunkRows, rows = layout.RowsIn(q), length = rows * d0;
-                        T* chunk = kp + layout.Offset(q, first);
-                        int a = firstA, c = firstC;
-                        for (int p = first; p < last; p++, chunk += length)
-                        {
-                            if (a != c)
-                                GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
-                                    y + (nint)a * d0 + b0, y + (nint)c * d0);
-                            else
-                                GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
-                                    y + (nint)a * d0 + b0, null);
-                            if (++c == dL) { a++; c = a; }
-                        }
-                    }
-                    return;
-                }
-                // Vector stores that straddle cache lines are slow: the lane sums start on a 64-byte boundary.
+                // The loss product alone (every Hessian-vector product) streams each chunk row by row; otherwise the
+                // sweeps add the loss rows into lane sums, which start on a 64-byte boundary (vector stores that
+                // straddle cache lines are slow).
+                bool lossOnly = nh == 0 && ng == 0, laneSums = loss && !lossOnly;
                 T* yLanes = (T*)(((nint)(y + (nint)dL * d0) + 63) & ~(nint)63);
-                if (loss) new Span<T>(yLanes, dL * d0 * lanes).Clear();
+                if (laneSums) new Span<T>(yLanes, dL * d0 * lanes).Clear();
                 for (int q = 0; q < layout.ChunkCount; q++)
                 {
                     int b0 = q * layout.ChunkRows, rows = layout.RowsIn(q), length = rows * d0;
@@ -318,30 +300,42 @@ public static class GramOperator
                     int a = firstA, c = firstC;
                     for (int p = first; p < last; p++, chunk += length)
                     {
-                        // A chunk is a few KB, too short for the hardware prefetcher to ramp up: ask for the one two ahead.
-                        if (Sse.IsSupported && p + 2 < last)
+                        if (lossOnly)
                         {
-                            byte* ahead = (byte*)(chunk + 2 * length);
-                            for (int offset = 0; offset < length * sizeof(T); offset += 64) Sse.Prefetch0(ahead + offset);
+                            if (a != c)
+                                GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
+                                    y + (nint)a * d0 + b0, y + (nint)c * d0);
+                            else
+                                GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
+                                    y + (nint)a * d0 + b0, null);
                         }
-                        for (int s = 0; s < sweeps; s++)
+                        else
                         {
-                            bool withS = s < nh, withAdjoint = s < ng;
-                            T w = withAdjoint ? gSpan[s * dL * dL + a * dL + c] : T.Zero;
-                            T v = GramBlockKernel<T, TV, TSimd>.Sweep(withS, withAdjoint, loss && s == 0, a != c, chunk, rows, d0,
-                                hp + (nint)s * blockLength + rowOffset, wp + (nint)s * blockLength + rowOffset, a == c ? w * half : w,
-                                ep + (nint)c * d0, ep + (nint)a * d0 + b0, y + (nint)a * d0 + b0, yLanes + ((nint)a * d0 + b0) * lanes,
-                                y + (nint)c * d0);
-                            if (withS)
+                            // A chunk is a few KB, too short for the hardware prefetcher to ramp up: ask for the one two ahead.
+                            if (Sse.IsSupported && p + 2 < last)
                             {
-                                ref T entry = ref sSpan[s * dL * dL + a * dL + c];
-                                entry = q == 0 ? v : entry + v;
+                                byte* ahead = (byte*)(chunk + 2 * length);
+                                for (int offset = 0; offset < length * sizeof(T); offset += 64) Sse.Prefetch0(ahead + offset);
+                            }
+                            for (int s = 0; s < sweeps; s++)
+                            {
+                                bool withS = s < nh, withAdjoint = s < ng;
+                                T w = withAdjoint ? gSpan[s * dL * dL + a * dL + c] : T.Zero;
+                                T v = GramBlockKernel<T, TV, TSimd>.Sweep(withS, withAdjoint, loss && s == 0, a != c, chunk, rows, d0,
+                                    hp + (nint)s * blockLength + rowOffset, wp + (nint)s * blockLength + rowOffset, a == c ? w * half : w,
+                                    ep + (nint)c * d0, ep + (nint)a * d0 + b0, y + (nint)a * d0 + b0, yLanes + ((nint)a * d0 + b0) * lanes,
+                                    y + (nint)c * d0);
+                                if (withS)
+                                {
+                                    ref T entry = ref sSpan[s * dL * dL + a * dL + c];
+                                    entry = q == 0 ? v : entry + v;
+                                }
                             }
                         }
                         if (++c == dL) { a++; c = a; }
                     }
                 }
-                if (loss)
+                if (laneSums)
                     for (int r = 0; r < dL * d0; r++) y[r] += TSimd.Sum(TSimd.Load(yLanes + (nint)r * lanes));
                 // S(H)[c, a] = S(H)[a, c] (H symmetric), once every chunk is in.
                 for (int l = 0; l < nh; l++)
