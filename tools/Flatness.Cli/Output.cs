@@ -59,7 +59,6 @@ internal static class Output
         }
     }
 
-    /// <summary>One warning line on standard error naming the quantities that overflowed (their JSON fields print null).</summary>
     /// <summary>
     /// `bench ... --save DIR`: the benchmark's problem and point as DIR/problem.npz and DIR/layers.npz, for a peer tool
     /// to compute the same thing.
@@ -71,6 +70,7 @@ internal static class Output
         ProblemFiles.SaveLayers(Path.Combine(directory, "layers.npz"), point.Layers);
     }
 
+    /// <summary>One warning line on standard error naming the quantities that overflowed (their JSON fields print null).</summary>
     public static void WarnNonFinite(IReadOnlyList<string> names)
     {
         if (names.Count > 0)

@@ -61,11 +61,17 @@ internal static class SolveCommand
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many seconds" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
         var output = new Option<string?>("--out") { Description = "Write the layers W1 .. WL (E for nuclear and min-frobenius) and the history to this .npz file" };
+        var checkpoint = new Option<string?>("--checkpoint")
+        {
+            Description = "Save the method's whole state to this file now and then and on SIGINT/SIGTERM; rerunning the same command resumes from it (bit-identical layers). Removed once the run ends other than by a signal",
+        };
+        var checkpointEvery = new Option<double?>("--checkpoint-every") { Description = "Seconds between checkpoints (default 60)" };
 
         var command = new Command("solve", "Solve a sensing problem: flatness-regularised training, implicit trace minimisers, or convex baselines")
         {
             problem, generate, d0, dL, rank, n, noise, scale, seed, depth, width, init, initScale, initFile,
             method, lambda, lr, steps, sigma, rho, mu, precision, backend, explain, historyEvery, trackSharpness, threads, timeLimit, json, output,
+            checkpoint, checkpointEvery,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -96,6 +102,9 @@ internal static class SolveCommand
             }
             double? seconds = parse.GetValue(timeLimit);
             if (seconds is double s && !(s > 0 && double.IsFinite(s))) throw new ArgumentException($"--time-limit must be a positive number of seconds, got {s}");
+            double? every = parse.GetValue(checkpointEvery);
+            if (every is double e && !(e >= 0 && double.IsFinite(e))) throw new ArgumentException($"--checkpoint-every must be a number of seconds >= 0, got {e}");
+            if (every is not null && parse.GetValue(checkpoint) is null) throw new ArgumentException("--checkpoint-every needs --checkpoint FILE");
 
             var request = new SolveRequest
             {
@@ -128,6 +137,8 @@ internal static class SolveCommand
                 TrackSharpness = parse.GetValue(trackSharpness),
                 Threads = parse.GetValue(threads),
                 TimeLimit = seconds is double t ? TimeSpan.FromSeconds(t) : null,
+                CheckpointFile = parse.GetValue(checkpoint),
+                CheckpointEvery = TimeSpan.FromSeconds(every ?? 60),
             };
             return Execute(request, parse.GetValue(json), parse.GetValue(explain), parse.GetValue(output));
         }));
@@ -147,7 +158,7 @@ internal static class SolveCommand
     {
         // Parameter and file checks before any work: a bad option never costs a run.
         SolveRunner.CheckParameters(request);
-        Output.CheckOutputs([output], [request.ProblemFile, request.InitFile]); // before the work, not after it
+        Output.CheckOutputs([output, request.CheckpointFile], [request.ProblemFile, request.InitFile]); // before the work, not after it
 
         // The first interrupt or termination signal stops the method at its next step; what it reached is still
         // measured, printed and saved (stop reason "cancelled"). A second signal ends the process as usual.
@@ -158,10 +169,14 @@ internal static class SolveCommand
         if (!json && !Console.IsOutputRedirected) result = RunWithProgress(request);
         else result = SolveRunner.Run(request);
         if (output is not null) result.Save(output);
+        // A finished run needs no checkpoint (a rerun would redo its last stretch); a signalled one is continued from it.
+        bool keepCheckpoint = result.StopReason == "cancelled";
+        if (request.CheckpointFile is { } file && !keepCheckpoint) File.Delete(file);
 
         Output.WarnNonFinite(result.Metrics.NonFinite);
-        if (json) WriteJson(result, explain, output);
-        else WriteTable(result, explain, output);
+        string? kept = keepCheckpoint ? request.CheckpointFile : null;
+        if (json) WriteJson(result, explain, output, kept);
+        else WriteTable(result, explain, output, kept);
         return Cli.Ok;
     }
 
@@ -189,7 +204,7 @@ internal static class SolveCommand
         return result!;
     }
 
-    private static void WriteJson(SolveResult r, bool explain, string? output) => Output.Json(w =>
+    private static void WriteJson(SolveResult r, bool explain, string? output, string? checkpoint) => Output.Json(w =>
     {
         var m = r.Metrics;
         w.WriteString("method", r.Method.Name());
@@ -224,9 +239,11 @@ internal static class SolveCommand
         w.WriteNumber("history_rows", r.History.Count);
         if (r.History.Rows.LastOrDefault(row => double.IsFinite(row.LambdaMax)) is { } tracked) w.Number("lambda_max", tracked.LambdaMax);
         if (output is not null) w.WriteString("out", output);
+        if (r.ResumedAtStep is long resumed) w.WriteNumber("resumed_at_step", resumed);
+        if (checkpoint is not null) w.WriteString("checkpoint", checkpoint);
     });
 
-    private static void WriteTable(SolveResult r, bool explain, string? output)
+    private static void WriteTable(SolveResult r, bool explain, string? output, string? checkpoint)
     {
         var console = Output.Terminal();
         var m = r.Metrics;
@@ -251,6 +268,9 @@ internal static class SolveCommand
         Row("back-offs", r.Backoffs.ToString(CultureInfo.InvariantCulture));
         Row("seconds", Output.Format(r.Seconds));
         console.Write(table);
+        if (r.ResumedAtStep is long resumed) console.MarkupLine(Markup.Escape($"resumed from the checkpoint at step {resumed}"));
         if (output is not null) console.MarkupLine($"run written to [bold]{Markup.Escape(output)}[/]");
+        if (checkpoint is not null)
+            console.MarkupLine($"state saved to [bold]{Markup.Escape(checkpoint)}[/]: run the same command again to continue");
     }
 }

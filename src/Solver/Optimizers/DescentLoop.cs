@@ -21,18 +21,40 @@ internal static class DescentLoop
         options.Validate();
         var tracker = new RunTracker(method, objective.Evaluator, options);
         var x = LayerMath.Clone(start.Layers);
+        double initial = double.NaN, best = double.NaN, lr = learningRate, trialLr = learningRate;
+        int backoffs = 0;
+        long step = 0, earlierEvaluations = 0;
+        if (options.ResumeFrom is { } saved)
+        {
+            x = saved.Layers("x", x);
+            (initial, best, lr, trialLr) = (saved.Real("initial"), saved.Real("best"), saved.Real("lr"), saved.Real("trial_lr"));
+            (backoffs, step, earlierEvaluations) = ((int)saved.Integer("backoffs"), saved.Step, saved.Integer("evaluations"));
+        }
+        // The objective at x is recomputed on a resume rather than stored: the same input gives the same bits.
         var current = objective.Evaluate(x);
         if (!double.IsFinite(current.Value) || !LayerMath.AllFinite(current.Gradient!))
             throw new ArgumentException($"{method}: the objective is not finite at the starting point");
-        double initial = current.Value, best = current.Value;
-        double lr = learningRate, trialLr = learningRate;
-        int backoffs = 0;
-        long step = 0;
+        if (options.ResumeFrom is null)
+        {
+            initial = best = current.Value;
+            tracker.Record(0, x, current.Value, lr, mu);
+        }
         StopReason reason;
-        tracker.Record(0, x, current.Value, lr, mu);
 
         while (true)
         {
+            tracker.Checkpoint(() =>
+            {
+                var c = new OptimizerCheckpoint(method, step);
+                c.Set("x", x);
+                c.Set("initial", initial);
+                c.Set("best", best);
+                c.Set("lr", lr);
+                c.Set("trial_lr", trialLr);
+                c.Set("backoffs", backoffs);
+                c.Set("evaluations", earlierEvaluations + objective.Evaluations);
+                return c;
+            });
             var g = current.Gradient!;
             if (tracker.LossReached(current.Evaluation.Loss)) { reason = StopReason.LossTolerance; break; }
             if (options.GradientTolerance > 0 && LayerMath.Norm(g) <= options.GradientTolerance) { reason = StopReason.GradientTolerance; break; }
@@ -101,8 +123,8 @@ internal static class DescentLoop
             Steps = step,
             Reason = reason,
             Backoffs = backoffs,
-            Seconds = tracker.Clock.Elapsed.TotalSeconds,
-            Evaluations = objective.Evaluations,
+            Seconds = tracker.Elapsed.TotalSeconds,
+            Evaluations = earlierEvaluations + objective.Evaluations,
             FinalLearningRate = lr,
             FinalMu = mu,
         };

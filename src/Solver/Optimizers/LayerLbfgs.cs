@@ -22,13 +22,15 @@ internal sealed class LayerLbfgs(RunTracker tracker, OptimizerOptions options)
     /// <summary>
     /// Minimises <paramref name="objective"/> from <paramref name="x"/> (updated in place) for at most
     /// <paramref name="maxIterations"/> iterations; steps are numbered on from earlier calls. With
-    /// <paramref name="stopOnLoss"/> the run also ends once the loss tolerance is met.
+    /// <paramref name="stopOnLoss"/> the run also ends once the loss tolerance is met. <paramref name="resume"/>
+    /// continues an interrupted call (same arguments); <paramref name="checkpoint"/> turns its state into the run's
+    /// checkpoint, saved when the tracker says one is due.
     /// </summary>
     public LbfgsResult Minimize(Objective objective, Matrix<double>[] x, long maxIterations, int memory, double functionTolerance, double mu,
-        string? stage = null, bool stopOnLoss = true)
+        string? stage = null, bool stopOnLoss = true, LbfgsState? resume = null, Func<LbfgsState, OptimizerCheckpoint>? checkpoint = null)
     {
         var buffer = LayerMath.Clone(x);
-        bool lossReached = false;
+        bool lossReached = resume is not null && stopOnLoss && tracker.LossReached(LastLoss);
         double Function(ReadOnlySpan<double> flat, Span<double> gradient)
         {
             LayerMath.Unflatten(flat, buffer);
@@ -59,6 +61,8 @@ internal sealed class LayerLbfgs(RunTracker tracker, OptimizerOptions options)
             FunctionTolerance = functionTolerance,
             ShouldStop = () => lossReached || tracker.Interruption is not null,
             OnIteration = OnIteration,
+            BeforeIteration = checkpoint is null ? null : state => tracker.Checkpoint(() => checkpoint(state())),
+            Resume = resume,
         });
         NonFiniteTrials += result.NonFiniteTrials;
         LayerMath.Unflatten(result.X, x);
@@ -68,5 +72,23 @@ internal sealed class LayerLbfgs(RunTracker tracker, OptimizerOptions options)
             LastLoss = objective.Evaluator.Evaluate(x, Quantities.Loss).Loss;
         }
         return result;
+    }
+
+    /// <summary>Stores the counters across calls under "inner_".</summary>
+    public void WriteTo(OptimizerCheckpoint c)
+    {
+        c.Set("inner_steps", Steps);
+        c.Set("inner_non_finite", NonFiniteTrials);
+        c.Set("inner_evaluations", Evaluations);
+        c.Set("inner_last_loss", LastLoss);
+    }
+
+    /// <summary>Restores what <see cref="WriteTo"/> stored.</summary>
+    public void ReadFrom(OptimizerCheckpoint c)
+    {
+        Steps = c.Integer("inner_steps");
+        NonFiniteTrials = (int)c.Integer("inner_non_finite");
+        Evaluations = c.Integer("inner_evaluations");
+        LastLoss = c.Real("inner_last_loss");
     }
 }

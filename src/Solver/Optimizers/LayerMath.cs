@@ -6,6 +6,9 @@ namespace Flatness.Solver.Optimizers;
 /// <summary>Element-wise algebra on lists of layers (the optimisers' parameter vectors), and the end-to-end product.</summary>
 public static class LayerMath
 {
+    /// <summary>Number of parameters: the total of the layers' entries.</summary>
+    public static int Count(IReadOnlyList<Matrix<double>> layers) => layers.Sum(w => w.Length);
+
     /// <summary>Deep copies of the layers.</summary>
     public static Matrix<double>[] Clone(IReadOnlyList<Matrix<double>> layers) => layers.Select(w => w.Clone()).ToArray();
 

@@ -42,6 +42,43 @@ public sealed record LbfgsOptions
     public Func<bool>? ShouldStop { get; init; }
     /// <summary>Called after every accepted iterate (X is the live buffer: copy it to keep it).</summary>
     public Action<LbfgsIterate>? OnIteration { get; init; }
+    /// <summary>Called at the start of every iteration with a way to take the whole state (for checkpoints).</summary>
+    internal Action<Func<LbfgsState>>? BeforeIteration { get; init; }
+    /// <summary>Continue from this state (from <see cref="BeforeIteration"/>) instead of evaluating the start point.</summary>
+    internal LbfgsState? Resume { get; init; }
+}
+
+/// <summary>
+/// Everything <see cref="Lbfgs.Minimize"/> carries from one iteration to the next: the iterate, its value and gradient,
+/// the curvature pairs (in their ring slots), and the counters.
+/// </summary>
+internal sealed record LbfgsState(double[] X, double Value, double[] Gradient, double[][] S, double[][] Y, double[] Rho,
+    int Newest, int Count, int Iteration, int Evaluations, int NonFiniteTrials)
+{
+    public void WriteTo(OptimizerCheckpoint c, string prefix)
+    {
+        c.Set(prefix + "x", X);
+        c.Set(prefix + "value", Value);
+        c.Set(prefix + "gradient", Gradient);
+        for (int i = 0; i < S.Length; i++)
+        {
+            c.Set($"{prefix}s{i}", S[i]);
+            c.Set($"{prefix}y{i}", Y[i]);
+        }
+        c.Set(prefix + "rho", Rho);
+        c.Set(prefix + "counters", [Newest, Count, Iteration, Evaluations, NonFiniteTrials]);
+    }
+
+    public static LbfgsState ReadFrom(OptimizerCheckpoint c, string prefix, int memory, int n)
+    {
+        long[] k = c.Integers(prefix + "counters", 5);
+        if (k[0] < -1 || k[0] >= memory || k[1] < 0 || k[1] > memory || k.Skip(2).Any(v => v < 0 || v > int.MaxValue))
+            throw new ArgumentException($"the checkpoint's L-BFGS counters [{string.Join(", ", k)}] do not fit memory {memory}");
+        return new LbfgsState(c.Reals(prefix + "x", n), c.Real(prefix + "value"), c.Reals(prefix + "gradient", n),
+            Enumerable.Range(0, memory).Select(i => c.Reals($"{prefix}s{i}", n)).ToArray(),
+            Enumerable.Range(0, memory).Select(i => c.Reals($"{prefix}y{i}", n)).ToArray(),
+            c.Reals(prefix + "rho", memory), (int)k[0], (int)k[1], (int)k[2], (int)k[3], (int)k[4]);
+    }
 }
 
 /// <param name="X">The final iterate (the best point found: every accepted step decreases f).</param>
@@ -71,21 +108,34 @@ public static class Lbfgs
         int n = start.Length;
         var x = (double[])start.Clone();
         var g = new double[n];
-        int evaluations = 1;
-        double f = function(x, g);
-        if (!double.IsFinite(f) || !AllFinite(g))
-            throw new ArgumentException("L-BFGS: the objective or its gradient is not finite at the starting point");
-
         var history = new CurvatureHistory(options.Memory, n);
+        int evaluations, iteration, nonFinite;
+        double f;
+        if (options.Resume is { } resume)
+        {
+            if (resume.X.Length != n || resume.S.Length != options.Memory)
+                throw new ArgumentException($"L-BFGS: the state to resume has {resume.X.Length} variables and memory {resume.S.Length}, not {n} and {options.Memory}");
+            (f, evaluations, iteration, nonFinite) = (resume.Value, resume.Evaluations, resume.Iteration, resume.NonFiniteTrials);
+            resume.X.CopyTo(x, 0);
+            resume.Gradient.CopyTo(g, 0);
+            history.Restore(resume);
+        }
+        else
+        {
+            (evaluations, iteration, nonFinite) = (1, 0, 0);
+            f = function(x, g);
+            if (!double.IsFinite(f) || !AllFinite(g))
+                throw new ArgumentException("L-BFGS: the objective or its gradient is not finite at the starting point");
+        }
+
         var search = new LineSearch(function, options, n);
         var d = new double[n];
         double gNorm = Norm(g);
-        int iteration = 0;
-        int nonFinite = 0;
         LbfgsStatus status;
 
         while (true)
         {
+            options.BeforeIteration?.Invoke(() => history.State(x, f, g, iteration, evaluations, nonFinite));
             if (gNorm <= options.GradientTolerance) { status = LbfgsStatus.GradientTolerance; break; }
             if (iteration >= options.MaxIterations) { status = LbfgsStatus.MaxIterations; break; }
             if (options.ShouldStop?.Invoke() == true) { status = LbfgsStatus.Stopped; break; }
@@ -160,6 +210,21 @@ public static class Lbfgs
         public int Count { get; private set; }
 
         public void Clear() { Count = 0; _newest = -1; }
+
+        public LbfgsState State(double[] x, double f, double[] g, int iteration, int evaluations, int nonFinite) =>
+            new((double[])x.Clone(), f, (double[])g.Clone(), _s.Select(v => (double[])v.Clone()).ToArray(),
+                _y.Select(v => (double[])v.Clone()).ToArray(), (double[])_rho.Clone(), _newest, Count, iteration, evaluations, nonFinite);
+
+        public void Restore(LbfgsState state)
+        {
+            for (int i = 0; i < memory; i++)
+            {
+                state.S[i].CopyTo(_s[i], 0);
+                state.Y[i].CopyTo(_y[i], 0);
+            }
+            state.Rho.CopyTo(_rho, 0);
+            (_newest, Count) = (state.Newest, state.Count);
+        }
 
         public void Push(double[] xNew, double[] x, double[] gNew, double[] g)
         {

@@ -27,26 +27,61 @@ public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
         Options.Validate();
         var tracker = new RunTracker(Method, evaluator, Options);
         var x = LayerMath.Clone(start.Layers);
-        double mu = Options.InitialMu ?? DefaultInitialMu(start.InputDim, start.OutputDim, start.Depth, tracker.NullLoss);
-        var initial = new Objective(evaluator, mu, 1).Evaluate(x, gradient: false);
-        if (!double.IsFinite(initial.Value))
-            throw new ArgumentException($"{Method}: the objective is not finite at the starting point");
-        tracker.Record(0, x, initial.Value, double.NaN, mu);
-
         var inner = new LayerLbfgs(tracker, Options);
         int stage = 0;
-        double value = initial.Value, loss = initial.Evaluation.Loss;
+        long stageStart = 0;
+        double mu, value, loss;
+        LbfgsState? pending = null; // the L-BFGS state of a stage a resumed run was in the middle of
+        if (Options.ResumeFrom is { } saved)
+        {
+            x = saved.Layers("x", x);
+            (mu, value, loss) = (saved.Real("mu"), saved.Real("value"), saved.Real("loss"));
+            (stage, stageStart) = ((int)saved.Integer("stage"), saved.Integer("stage_start"));
+            inner.ReadFrom(saved);
+            if (saved.Has("lbfgs_counters")) pending = LbfgsState.ReadFrom(saved, "lbfgs_", Options.Memory, LayerMath.Count(x));
+        }
+        else
+        {
+            mu = Options.InitialMu ?? DefaultInitialMu(start.InputDim, start.OutputDim, start.Depth, tracker.NullLoss);
+            var initial = new Objective(evaluator, mu, 1).Evaluate(x, gradient: false);
+            if (!double.IsFinite(initial.Value))
+                throw new ArgumentException($"{Method}: the objective is not finite at the starting point");
+            tracker.Record(0, x, initial.Value, double.NaN, mu);
+            (value, loss) = (initial.Value, initial.Evaluation.Loss);
+        }
+
+        // Between stages the state is the outer loop's; within one it adds the L-BFGS state of the stage.
+        OptimizerCheckpoint State(LbfgsState? within)
+        {
+            var c = new OptimizerCheckpoint(Method, inner.Steps);
+            c.Set("x", x);
+            c.Set("mu", mu);
+            c.Set("value", value);
+            c.Set("loss", loss);
+            c.Set("stage", stage);
+            c.Set("stage_start", stageStart);
+            inner.WriteTo(c);
+            within?.WriteTo(c, "lbfgs_");
+            return c;
+        }
+
         StopReason reason;
         while (true)
         {
-            if (tracker.LossReached(loss)) { reason = StopReason.LossTolerance; break; }
-            if (inner.Steps >= Options.MaxSteps) { reason = StopReason.MaxSteps; break; }
-            if (tracker.Interruption is { } interruption) { reason = interruption; break; }
-            if (stage >= Options.MaxStages) { reason = StopReason.StageLimit; break; }
-            if (stage > 0) mu *= Options.Growth;
-            stage++;
-            var result = inner.Minimize(new Objective(evaluator, mu, 1), x, Options.MaxSteps - inner.Steps, Options.Memory,
-                Options.StageTolerance, mu, $"stage {stage}, mu {mu:G3}", stopOnLoss: false);
+            if (pending is null)
+            {
+                tracker.Checkpoint(() => State(null));
+                if (tracker.LossReached(loss)) { reason = StopReason.LossTolerance; break; }
+                if (inner.Steps >= Options.MaxSteps) { reason = StopReason.MaxSteps; break; }
+                if (tracker.Interruption is { } interruption) { reason = interruption; break; }
+                if (stage >= Options.MaxStages) { reason = StopReason.StageLimit; break; }
+                if (stage > 0) mu *= Options.Growth;
+                stage++;
+                stageStart = inner.Steps;
+            }
+            var result = inner.Minimize(new Objective(evaluator, mu, 1), x, Options.MaxSteps - stageStart, Options.Memory,
+                Options.StageTolerance, mu, $"stage {stage}, mu {mu:G3}", stopOnLoss: false, resume: pending, checkpoint: State);
+            pending = null;
             value = result.Value;
             loss = inner.LastLoss;
         }
@@ -61,7 +96,7 @@ public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
             Steps = steps,
             Reason = reason,
             Backoffs = inner.NonFiniteTrials,
-            Seconds = tracker.Clock.Elapsed.TotalSeconds,
+            Seconds = tracker.Elapsed.TotalSeconds,
             Evaluations = 1 + inner.Evaluations,
             FinalMu = mu,
             Stages = stage,
@@ -91,13 +126,31 @@ public sealed class WeightDecay(WeightDecayOptions options) : IOptimizer
 
         var tracker = new RunTracker(Method, evaluator, Options);
         var x = LayerMath.Clone(start.Layers);
-        var initial = objective.Evaluate(x, gradient: false);
-        if (!double.IsFinite(initial.Value))
-            throw new ArgumentException($"{Method}: the objective is not finite at the starting point");
-        tracker.Record(0, x, initial.Value, double.NaN, Options.Mu);
         var inner = new LayerLbfgs(tracker, Options);
+        LbfgsState? pending = null;
+        if (Options.ResumeFrom is { } saved)
+        {
+            x = saved.Layers("x", x);
+            inner.ReadFrom(saved);
+            pending = LbfgsState.ReadFrom(saved, "lbfgs_", Options.Memory, LayerMath.Count(x));
+        }
+        else
+        {
+            var initial = objective.Evaluate(x, gradient: false);
+            if (!double.IsFinite(initial.Value))
+                throw new ArgumentException($"{Method}: the objective is not finite at the starting point");
+            tracker.Record(0, x, initial.Value, double.NaN, Options.Mu);
+        }
+        OptimizerCheckpoint State(LbfgsState within)
+        {
+            var c = new OptimizerCheckpoint(Method, inner.Steps);
+            c.Set("x", x);
+            inner.WriteTo(c);
+            within.WriteTo(c, "lbfgs_");
+            return c;
+        }
         var result = inner.Minimize(objective, x, Options.MaxSteps, Options.Memory,
-            Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-12, Options.Mu);
+            Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-12, Options.Mu, resume: pending, checkpoint: State);
         tracker.Record(inner.Steps, x, result.Value, double.NaN, Options.Mu, final: true);
         tracker.Report(inner.Steps, inner.LastLoss, result.Value, final: true);
         return new OptimizerResult
@@ -115,7 +168,7 @@ public sealed class WeightDecay(WeightDecayOptions options) : IOptimizer
                 _ => tracker.Interruption ?? StopReason.TimeLimit,
             },
             Backoffs = inner.NonFiniteTrials,
-            Seconds = tracker.Clock.Elapsed.TotalSeconds,
+            Seconds = tracker.Elapsed.TotalSeconds,
             Evaluations = 1 + inner.Evaluations,
             FinalMu = Options.Mu,
         };

@@ -34,6 +34,13 @@ public record OptimizerOptions
     /// <see cref="StopReason.Cancelled"/> (nothing is thrown, nothing computed so far is lost).
     /// </summary>
     public CancellationToken Cancellation { get; init; }
+    /// <summary>Save the run's state now and then, and when it is cancelled or out of time (null: never).</summary>
+    public CheckpointPolicy? Checkpoints { get; init; }
+    /// <summary>
+    /// Continue the run that wrote this checkpoint instead of starting from the given point (the options and the problem
+    /// must be those of that run; the start is then only used for its shapes).
+    /// </summary>
+    public OptimizerCheckpoint? ResumeFrom { get; init; }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public virtual void Validate()
@@ -49,6 +56,8 @@ public record OptimizerOptions
         if (!(BlowupFactor > 1) || !double.IsFinite(BlowupFactor))
             throw new ArgumentOutOfRangeException(nameof(BlowupFactor), $"blow-up factor must be finite and > 1, got {BlowupFactor}");
         if (MaxBackoffs < 0) throw new ArgumentOutOfRangeException(nameof(MaxBackoffs), $"max back-offs must be >= 0, got {MaxBackoffs}");
+        if (Checkpoints is { } c && c.Every < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(Checkpoints), $"checkpoint interval must be >= 0, got {c.Every}");
     }
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <paramref name="name"/> unless the value is finite and positive.</summary>

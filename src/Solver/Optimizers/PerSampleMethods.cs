@@ -63,24 +63,51 @@ internal static class PerSampleLoop
         var samples = new SampleGradients(problem.Measurements, start.Dims);
         var rng = new NormalSampler(seed);
         var x = LayerMath.Clone(start.Layers);
-        var good = LayerMath.Clone(x);
         var gradient = LayerMath.ZerosLike(x);
         var ascent = rho > 0 ? LayerMath.Clone(x) : null;
-        long evaluations = 1;
-        double initialLoss = evaluator.Evaluate(x, Quantities.Loss).Loss;
-        if (!double.IsFinite(initialLoss))
-            throw new ArgumentException($"{method}: the loss is not finite at the starting point");
-        double loss = initialLoss, best = initialLoss, lr = learningRate;
+        long evaluations = 1, step = 0;
+        double initialLoss, loss, best, lr = learningRate;
         int backoffs = 0;
-        long step = 0;
+        if (options.ResumeFrom is { } saved)
+        {
+            x = saved.Layers("x", x);
+            rng = NormalSampler.FromState(saved.Integers("rng"));
+            (initialLoss, loss, best, lr) = (saved.Real("initial_loss"), saved.Real("loss"), saved.Real("best"), saved.Real("lr"));
+            (evaluations, backoffs, step) = (saved.Integer("evaluations"), (int)saved.Integer("backoffs"), saved.Step);
+        }
+        else
+        {
+            initialLoss = evaluator.Evaluate(x, Quantities.Loss).Loss;
+            if (!double.IsFinite(initialLoss))
+                throw new ArgumentException($"{method}: the loss is not finite at the starting point");
+            loss = best = initialLoss;
+            tracker.Record(0, x, loss, lr, double.NaN);
+        }
+        var good = options.ResumeFrom is { } resumed ? resumed.Layers("good", x) : LayerMath.Clone(x);
         StopReason reason;
-        tracker.Record(0, x, loss, lr, double.NaN);
 
         while (true)
         {
             if (tracker.LossReached(loss)) { reason = StopReason.LossTolerance; break; }
             if (step >= options.MaxSteps) { reason = StopReason.MaxSteps; break; }
-            if ((step & 63) == 0 && tracker.Interruption is { } interruption) { reason = interruption; break; }
+            if ((step & 63) == 0)
+            {
+                tracker.Checkpoint(() =>
+                {
+                    var c = new OptimizerCheckpoint(method, step);
+                    c.Set("x", x);
+                    c.Set("good", good);
+                    c.Set("rng", rng.SaveState());
+                    c.Set("initial_loss", initialLoss);
+                    c.Set("loss", loss);
+                    c.Set("best", best);
+                    c.Set("lr", lr);
+                    c.Set("evaluations", evaluations);
+                    c.Set("backoffs", backoffs);
+                    return c;
+                });
+                if (tracker.Interruption is { } interruption) { reason = interruption; break; }
+            }
             step++;
 
             int i = rng.NextInt(problem.Count);
@@ -146,7 +173,7 @@ internal static class PerSampleLoop
             Steps = step,
             Reason = reason,
             Backoffs = backoffs,
-            Seconds = tracker.Clock.Elapsed.TotalSeconds,
+            Seconds = tracker.Elapsed.TotalSeconds,
             Evaluations = evaluations,
             FinalLearningRate = lr,
         };

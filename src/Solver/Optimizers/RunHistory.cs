@@ -28,6 +28,18 @@ public sealed class RunHistory
         _rows.Add(row);
     }
 
+    /// <summary>The history whose <see cref="Columns"/> <paramref name="column"/> gives back by name.</summary>
+    internal static RunHistory FromColumns(Func<string, double[]> column)
+    {
+        var c = new RunHistory().Columns().Select(p => column(p.Key)).ToArray();
+        int rows = c[0].Length;
+        if (c.Any(values => values.Length != rows)) throw new ArgumentException("history columns of different lengths");
+        var history = new RunHistory();
+        for (int r = 0; r < rows; r++)
+            history.Add(new HistoryRow((long)c[0][r], c[1][r], c[2][r], c[3][r], c[4][r], c[5][r], c[6][r], c[7][r], c[8][r], c[9][r], c[10][r]));
+        return history;
+    }
+
     /// <summary>Column name (as stored in run files: history_step, history_loss, ...) and its values.</summary>
     public IReadOnlyList<KeyValuePair<string, double[]>> Columns() =>
     [

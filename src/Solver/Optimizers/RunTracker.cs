@@ -7,7 +7,7 @@ using Flatness.Solver.Curvature;
 
 namespace Flatness.Solver.Optimizers;
 
-/// <summary>The clock, history, progress reports and loss target of one optimiser run.</summary>
+/// <summary>The clock, history, progress reports, loss target and checkpoints of one optimiser run.</summary>
 internal sealed class RunTracker
 {
     private readonly OptimizerOptions _options;
@@ -23,12 +23,21 @@ internal sealed class RunTracker
         _options = options;
         NullLoss = RunMetrics.NullLoss(evaluator.Problem);
         _reportEvery = Math.Max(1, options.MaxSteps / 200);
-        Clock = Stopwatch.StartNew();
+        _clock = Stopwatch.StartNew();
+        if (options.ResumeFrom is { } saved) Restore(saved);
+        _nextSave = Elapsed + (options.Checkpoints?.Every ?? TimeSpan.Zero);
     }
 
+    private readonly Stopwatch _clock;
+    /// <summary>Time the run had spent before it was resumed.</summary>
+    private TimeSpan _before;
+    private TimeSpan _nextSave;
+    private bool _savedAtInterruption;
+
     public string Method { get; }
-    public Stopwatch Clock { get; }
-    public RunHistory History { get; } = new();
+    /// <summary>Wall-clock time of the run, including its time before a resume.</summary>
+    public TimeSpan Elapsed => _before + _clock.Elapsed;
+    public RunHistory History { get; private set; } = new();
     /// <summary>||b||^2 / n.</summary>
     public double NullLoss { get; }
     /// <summary>Evaluator calls made for the history (not part of the optimisation).</summary>
@@ -37,7 +46,7 @@ internal sealed class RunTracker
     /// <summary>Why the run must stop now whatever its progress (cancelled, or out of time), or null.</summary>
     public StopReason? Interruption =>
         _options.Cancellation.IsCancellationRequested ? StopReason.Cancelled
-        : _options.TimeLimit is { } limit && Clock.Elapsed >= limit ? StopReason.TimeLimit
+        : _options.TimeLimit is { } limit && Elapsed >= limit ? StopReason.TimeLimit
         : null;
 
     /// <summary>Whether the loss target (relative to ||b||^2 / n) is met.</summary>
@@ -86,7 +95,7 @@ internal sealed class RunTracker
         _lastRecorded = step;
         HistoryEvaluations++;
         var m = RunMetrics.AtLayers(_evaluator, layers);
-        History.Add(new HistoryRow(step, Clock.Elapsed.TotalSeconds, m.Loss, m.HessianTrace, m.FlatnessG, objective,
+        History.Add(new HistoryRow(step, Elapsed.TotalSeconds, m.Loss, m.HessianTrace, m.FlatnessG, objective,
             m.RelativeError ?? double.NaN, m.NuclearNorm, learningRate, mu, TrackedAt(step, final) ? _lambdaMax = Sharpness(layers) : double.NaN));
     }
 
@@ -96,6 +105,40 @@ internal sealed class RunTracker
         if (_options.Progress is null) return;
         if (!final && step - _lastReported < _reportEvery) return;
         _lastReported = step;
-        _options.Progress.Report(new ProgressReport(Method, step, _options.MaxSteps, loss, objective, Clock.Elapsed, stage, final, _lambdaMax));
+        _options.Progress.Report(new ProgressReport(Method, step, _options.MaxSteps, loss, objective, Elapsed, stage, final, _lambdaMax));
+    }
+
+    /// <summary>
+    /// Saves the state <paramref name="state"/> builds (the loop's own, at the start of a step; the tracker adds its
+    /// own) when a save is due: the interval has passed, or the run is being stopped (cancelled or out of time; once).
+    /// </summary>
+    public void Checkpoint(Func<OptimizerCheckpoint> state)
+    {
+        if (_options.Checkpoints is not { } policy) return;
+        bool stopping = Interruption is not null;
+        if (stopping ? _savedAtInterruption : Elapsed < _nextSave) return;
+        var checkpoint = state();
+        checkpoint.Set("tracker_seconds", Elapsed.TotalSeconds);
+        checkpoint.Set("tracker_last_recorded", _lastRecorded);
+        checkpoint.Set("tracker_last_reported", _lastReported);
+        checkpoint.Set("tracker_history_evaluations", HistoryEvaluations);
+        checkpoint.Set("tracker_lambda_max", _lambdaMax);
+        if (_topVector is not null) checkpoint.Set("tracker_top_vector", _topVector);
+        foreach (var (name, values) in History.Columns()) checkpoint.Set("tracker_" + name, values);
+        policy.Save(checkpoint);
+        _nextSave = Elapsed + policy.Every;
+        _savedAtInterruption = stopping;
+    }
+
+    private void Restore(OptimizerCheckpoint saved)
+    {
+        saved.RequireMethod(Method);
+        _before = TimeSpan.FromSeconds(saved.Real("tracker_seconds"));
+        _lastRecorded = saved.Integer("tracker_last_recorded");
+        _lastReported = saved.Integer("tracker_last_reported");
+        HistoryEvaluations = saved.Integer("tracker_history_evaluations");
+        _lambdaMax = saved.Real("tracker_lambda_max");
+        _topVector = saved.Has("tracker_top_vector") ? (double[])saved.Reals("tracker_top_vector").Clone() : null;
+        History = RunHistory.FromColumns(name => saved.Reals("tracker_" + name));
     }
 }

@@ -1,14 +1,14 @@
 namespace Flatness.Solver.Randomness;
 
 /// <summary>
-/// The project's one source of seeded randomness. Uniform draws come from <c>System.Random(seed)</c>, whose seeded
-/// sequence (the subtractive generator kept for compatibility) is fixed across .NET versions and platforms; standard
-/// normal draws use the Box–Muller transform on pairs of uniforms and return both values of each pair, in order.
-/// The same seed therefore always gives the same problem, initialisation and sample path.
+/// The project's one source of seeded randomness. Uniform draws come from the subtractive generator of
+/// <c>System.Random(seed)</c> (the same sequence as on .NET 8 and later, on every platform, but with a state that
+/// can be saved for checkpoints; it no longer depends on the runtime's version); standard normal draws use the Box–Muller transform on pairs of uniforms and return both
+/// values of each pair, in order. The same seed therefore always gives the same problem, initialisation and sample path.
 /// </summary>
 public sealed class NormalSampler
 {
-    private readonly Random _uniform;
+    private readonly SubtractiveGenerator _uniform;
     private double _spare;
     private bool _hasSpare;
 
@@ -16,7 +16,15 @@ public sealed class NormalSampler
     public NormalSampler(int seed)
     {
         Seed = seed;
-        _uniform = new Random(seed);
+        _uniform = new SubtractiveGenerator(seed);
+    }
+
+    private NormalSampler(int seed, SubtractiveGenerator uniform, bool hasSpare, double spare)
+    {
+        Seed = seed;
+        _uniform = uniform;
+        _hasSpare = hasSpare;
+        _spare = spare;
     }
 
     /// <summary>The seed it was made with.</summary>
@@ -70,5 +78,19 @@ public sealed class NormalSampler
         var values = new double[count];
         Fill(values, scale);
         return values;
+    }
+
+    /// <summary>The whole state (seed, the pending Box–Muller value, the generator), for <see cref="FromState"/>.</summary>
+    internal long[] SaveState() =>
+        [Seed, _hasSpare ? 1 : 0, BitConverter.DoubleToInt64Bits(_spare), .. _uniform.SaveState()];
+
+    /// <summary>A sampler that continues exactly where the one that saved <paramref name="state"/> was.</summary>
+    /// <exception cref="ArgumentException">the state is not one <see cref="SaveState"/> wrote.</exception>
+    internal static NormalSampler FromState(ReadOnlySpan<long> state)
+    {
+        if (state.Length < 3 || state[0] is < int.MinValue or > int.MaxValue || state[1] is not (0 or 1))
+            throw new ArgumentException("not a sampler state", nameof(state));
+        return new NormalSampler((int)state[0], SubtractiveGenerator.FromState(state[3..]), state[1] == 1,
+            BitConverter.Int64BitsToDouble(state[2]));
     }
 }

@@ -69,4 +69,14 @@ public sealed record SolveRequest
     /// "cancelled"); the metrics are still computed.
     /// </summary>
     public CancellationToken Cancellation { get; init; }
+    /// <summary>
+    /// Checkpoint file of the method's state (not for the baselines): written atomically every
+    /// <see cref="CheckpointEvery"/> and when the run is cancelled or out of time. When the file exists at the start the
+    /// run resumes from it and ends with the same layers as a run never stopped (same machine and thread count); a
+    /// checkpoint of another request or code version is refused. The file is left in place: delete it once the
+    /// result is stored.
+    /// </summary>
+    public string? CheckpointFile { get; init; }
+    /// <summary>Least time between two checkpoints (default one minute; zero: every step).</summary>
+    public TimeSpan CheckpointEvery { get; init; } = TimeSpan.FromMinutes(1);
 }

@@ -37,6 +37,8 @@ public sealed class SolveResult
     public required string StopReason { get; init; }
     /// <summary>The evaluator the selector chose, and why.</summary>
     public required Choice Evaluator { get; init; }
+    /// <summary>The step the run resumed at from <see cref="SolveRequest.CheckpointFile"/>; null when it started afresh.</summary>
+    public long? ResumedAtStep { get; init; }
     /// <summary>Method parameters as used (defaults filled in), for reports.</summary>
     public required IReadOnlyList<KeyValuePair<string, double>> Parameters { get; init; }
 

@@ -22,6 +22,7 @@ public static class SolveRunner
         var method = request.Method;
         CheckParameters(request);
         var optimizer = method.IsBaseline() ? null : BuildOptimizer(request);
+        if (request.CheckpointFile is { } checkpointFile) IO.AtomicFile.RequireWritable(checkpointFile); // before any work
         var nuclearOptions = method == SolveMethod.Nuclear ? BuildNuclearOptions(request) : null;
 
         var problem = request.ProblemFile is { } file ? ProblemFiles.LoadProblem(file) : Generators.Generate(request.Generate!);
@@ -69,6 +70,7 @@ public static class SolveRunner
                 StopReason = ReasonName(run.Reason),
                 Evaluator = choice,
                 Parameters = ParametersOf(OptionsOf(optimizer)),
+                ResumedAtStep = OptionsOf(optimizer).ResumeFrom?.Step,
             };
         }
 
@@ -152,6 +154,10 @@ public static class SolveRunner
             throw new ArgumentOutOfRangeException(nameof(request), $"--track-sharpness must be at least 1 step, got {track}");
         if (method == SolveMethod.MinFrobenius && request.TimeLimit is not null)
             throw new ArgumentException("time limit does not apply to method min-frobenius (a direct solve)");
+        if (method.IsBaseline() && request.CheckpointFile is not null)
+            throw new ArgumentException($"--checkpoint does not apply to method {method.Name()} (it has no optimiser state to save)");
+        if (request.CheckpointEvery < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(request), $"--checkpoint-every must be >= 0 seconds, got {request.CheckpointEvery.TotalSeconds}");
         if (request.HistoryEvery is int every && every < 0)
             throw new ArgumentOutOfRangeException(nameof(request), $"history interval must be >= 0, got {every}");
     }
@@ -172,6 +178,7 @@ public static class SolveRunner
     /// <summary>The optimiser with the request's parameters over the method's defaults; options are validated here.</summary>
     public static IOptimizer BuildOptimizer(SolveRequest request)
     {
+        var tag = new Lazy<string>(() => SolveCheckpoints.Tag(request));
         OptimizerOptions Common(OptimizerOptions o) => o with
         {
             MaxSteps = request.Steps ?? o.MaxSteps,
@@ -180,6 +187,12 @@ public static class SolveRunner
             TimeLimit = request.TimeLimit,
             Progress = request.Progress,
             Cancellation = request.Cancellation,
+            Checkpoints = request.CheckpointFile is { } file ? new CheckpointPolicy
+            {
+                Every = request.CheckpointEvery,
+                Save = checkpoint => checkpoint.Save(file, tag.Value),
+            } : null,
+            ResumeFrom = request.CheckpointFile is { } saved && File.Exists(saved) ? SolveCheckpoints.Load(saved, tag.Value) : null,
         };
         int sampleSeed = unchecked(request.Seed + 2);
         IOptimizer optimizer = request.Method switch
