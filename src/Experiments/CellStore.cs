@@ -6,7 +6,7 @@ using Flatness.Solver.IO;
 namespace Flatness.Experiments;
 
 /// <summary>The result of one finished cell, as stored in DIR/cells/KEY.json.</summary>
-public sealed record CellResult(
+internal sealed record CellResult(
     string Claim, string Key, ResultRow Parameters, IReadOnlyList<ResultRow> Rows, double Seconds, string Backend,
     string Settings = "", string Version = "")
 {
@@ -27,7 +27,7 @@ public sealed record CellResult(
 /// Every file is written to a temporary name in the same directory and renamed, so a reader sees a whole file or
 /// none, and a sweep killed at any moment resumes by skipping the cells whose files exist.
 /// </summary>
-public sealed class CellStore
+internal sealed class CellStore
 {
     public const string ManifestName = "sweep.json";
     public const string CellsFolder = "cells";
@@ -213,7 +213,7 @@ public sealed class CellStore
 }
 
 /// <summary>Contents of sweep.json.</summary>
-public sealed record SweepManifest(string Mode, int Seeds, string Precision, string Backend, IReadOnlyList<string> Claims)
+internal sealed record SweepManifest(string Mode, int Seeds, string Precision, string Backend, IReadOnlyList<string> Claims)
 {
     public SweepSettings ToSettings() =>
         new(SweepSettings.ParseMode(Mode), Seeds, ChoiceNames.ParsePrecision(Precision), ChoiceNames.ParseBackend(Backend));

@@ -7,7 +7,7 @@ namespace Flatness.Experiments;
 /// A small line chart on ScottPlot 5, rendered headless to PNG: labelled axes, a legend, optional log scales
 /// (data are plotted as log10 with decade ticks) and optional low/high spread bars.
 /// </summary>
-public sealed class Chart
+internal sealed class Chart
 {
     private readonly Plot _plot = new();
     private readonly bool _logX, _logY;

@@ -13,22 +13,22 @@ public abstract class Claim
     public abstract string Title { get; }
 
     /// <summary>The configurations of the grid, one parameter row each, without the replicate seed.</summary>
-    protected abstract IEnumerable<ResultRow> Configurations(SweepSettings settings);
+    private protected abstract IEnumerable<ResultRow> Configurations(SweepSettings settings);
 
     /// <summary>How many independent replicates each configuration gets; by default the sweep's seed count.</summary>
-    protected virtual int Replicates(SweepSettings settings) => settings.Seeds;
+    private protected virtual int Replicates(SweepSettings settings) => settings.Seeds;
 
     /// <summary>The measured rows of one cell; cell parameters are prepended by the runner.</summary>
-    public abstract IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context);
+    internal abstract IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context);
 
     /// <summary>The verdict from all rows (each carries its cell's parameters).</summary>
-    public abstract ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings);
+    internal abstract ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings);
 
     /// <summary>Writes the figures into <paramref name="directory"/> and returns their file names.</summary>
-    public abstract IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings);
+    internal abstract IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings);
 
     /// <summary>Configurations times replicates, in a fixed order; indices start at <paramref name="firstIndex"/>.</summary>
-    public IReadOnlyList<SweepCell> Cells(SweepSettings settings, int firstIndex = 0)
+    internal IReadOnlyList<SweepCell> Cells(SweepSettings settings, int firstIndex = 0)
     {
         var cells = new List<SweepCell>();
         int replicates = Replicates(settings);
@@ -53,7 +53,7 @@ public sealed record ClaimVerdict(bool Passed, IReadOnlyList<KeyValuePair<string
 /// Collects the numbers and the checks of a verdict. Every check is stated with the numbers it compares, so a
 /// failed verdict says what failed and by how much.
 /// </summary>
-public sealed class VerdictBuilder
+internal sealed class VerdictBuilder
 {
     private readonly List<KeyValuePair<string, double>> _numbers = [];
     private readonly List<string> _passed = [];

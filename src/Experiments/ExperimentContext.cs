@@ -4,7 +4,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Experiments;
 
 /// <summary>What a running cell may use: the sweep settings and a way to get an evaluator for a problem.</summary>
-public sealed class ExperimentContext
+internal sealed class ExperimentContext
 {
     private readonly Func<SensingProblem, IReadOnlyList<int>, IEvaluator> _createEvaluator;
 

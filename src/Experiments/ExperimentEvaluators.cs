@@ -4,7 +4,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Experiments;
 
 /// <summary>Maps a sweep's backend and precision onto the solver's evaluator factory.</summary>
-public static class ExperimentEvaluators
+internal static class ExperimentEvaluators
 {
     /// <summary>An evaluator for factorisations of shape <paramref name="dims"/> (the path is chosen by the cost model).</summary>
     public static IEvaluator Create(SensingProblem problem, IReadOnlyList<int> dims, SweepSettings settings) =>

@@ -5,7 +5,7 @@ using Flatness.Solver.Backends;
 namespace Flatness.Experiments;
 
 /// <summary>Where a fibre descent ended: the layers, tr H there, steps taken and how far E moved (round-off only).</summary>
-public sealed record FibreDescentResult(Matrix<double>[] Layers, double InitialTrace, double Trace, int Steps, double EndToEndDrift);
+internal sealed record FibreDescentResult(Matrix<double>[] Layers, double InitialTrace, double Trace, int Steps, double EndToEndDrift);
 
 /// <summary>
 /// Minimises tr H over the factorisations of a fixed end-to-end matrix: descent on the hidden-layer changes of basis
@@ -13,7 +13,7 @@ public sealed record FibreDescentResult(Matrix<double>[] Layers, double InitialT
 /// The derivative of tr H in B_j at B = 0 is D_j = (d tr H/d W_j) W_j^T - W_{j+1}^T (d tr H/d W_{j+1}); each step
 /// moves along -D with Frobenius length r, growing r after a decrease and halving it otherwise.
 /// </summary>
-public static class FibreDescent
+internal static class FibreDescent
 {
     public static FibreDescentResult Minimize(IEvaluator evaluator, IReadOnlyList<Matrix<double>> start, int maxSteps,
         double relativeTolerance = 1e-13)

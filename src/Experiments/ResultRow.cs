@@ -7,7 +7,7 @@ namespace Flatness.Experiments;
 /// One measured point: named fields in insertion order, each a number (double) or a text label.
 /// Cell parameters and measured rows share this type, so a CSV column is simply a field name.
 /// </summary>
-public sealed class ResultRow
+internal sealed class ResultRow
 {
     private readonly List<KeyValuePair<string, object>> _fields = [];
 

@@ -7,7 +7,7 @@ namespace Flatness.Experiments;
 /// One cell of a sweep: a claim, its parameters (including the replicate "seed") and the random seed derived from
 /// them. A cell's result depends on nothing else, so any machine can compute it, in any order.
 /// </summary>
-public sealed class SweepCell
+internal sealed class SweepCell
 {
     public SweepCell(string claim, int index, ResultRow parameters)
     {

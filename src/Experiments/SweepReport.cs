@@ -87,7 +87,7 @@ public sealed record SweepSummary(string Mode, int Seeds, string Precision, stri
 }
 
 /// <summary>Turns finished cells into the sweep's outputs: per-claim CSV, verdict, figures, and summary.json.</summary>
-public static class SweepReport
+internal static class SweepReport
 {
     /// <summary>
     /// Writes DIR/Cn.csv, the claims' figures and DIR/summary.json from the given cells, which must be the whole sweep
@@ -119,7 +119,7 @@ public static class SweepReport
 }
 
 /// <summary>RFC 4180 CSV of result rows: the union of their fields as columns, in order of first appearance.</summary>
-public static class Csv
+internal static class Csv
 {
     public static string Format(IReadOnlyList<ResultRow> rows)
     {

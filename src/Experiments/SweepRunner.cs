@@ -4,14 +4,25 @@ using Flatness.Solver.Problems;
 
 namespace Flatness.Experiments;
 
-/// <summary>Progress callbacks of a sweep; <see cref="CellFinished"/> may be called from several threads at once.</summary>
-public interface ISweepObserver
+/// <summary>What a progress report of a sweep says happened.</summary>
+public enum SweepEvent
 {
-    /// <summary><paramref name="owned"/> cells of the claim belong to this shard, <paramref name="done"/> of them already finished.</summary>
-    void ClaimStarted(Claim claim, int owned, int done);
-    void CellFinished(Claim claim, SweepCell cell, double seconds);
-    void ClaimFinished(Claim claim);
+    /// <summary>A claim's cells of this shard are about to run (<see cref="SweepProgress.Done"/> of them were already finished).</summary>
+    ClaimStarted,
+    /// <summary>One cell finished, in <see cref="SweepProgress.CellSeconds"/>.</summary>
+    CellFinished,
+    /// <summary>Every cell of the claim in this shard is done.</summary>
+    ClaimFinished,
 }
+
+/// <summary>
+/// Where a sweep stands, told through an <see cref="IProgress{T}"/>: once when a claim starts, once per finished cell
+/// (possibly from several threads at once), once when the claim ends.
+/// </summary>
+/// <param name="Owned">Cells of the claim that belong to this shard.</param>
+/// <param name="Done">Of those, the ones finished so far (including those found finished at the start).</param>
+/// <param name="CellSeconds">Seconds of the cell just finished; 0 for the other events.</param>
+public sealed record SweepProgress(SweepEvent Event, string ClaimId, string ClaimTitle, int Owned, int Done, double CellSeconds = 0);
 
 /// <summary>What one run of a (sharded) sweep did.</summary>
 /// <param name="TotalCells">Cells of every claim recorded in the directory.</param>
@@ -48,9 +59,9 @@ public sealed class SweepRunner
     public IReadOnlyList<Claim> Claims { get; }
     public SweepSettings Settings { get; }
     /// <summary>Every cell of the sweep, claim by claim, with global indices.</summary>
-    public IReadOnlyList<SweepCell> Cells { get; }
+    internal IReadOnlyList<SweepCell> Cells { get; }
 
-    public static IReadOnlyList<SweepCell> EnumerateCells(IReadOnlyList<Claim> claims, SweepSettings settings)
+    internal static IReadOnlyList<SweepCell> EnumerateCells(IReadOnlyList<Claim> claims, SweepSettings settings)
     {
         var all = new List<SweepCell>();
         foreach (var claim in claims) all.AddRange(claim.Cells(settings, all.Count));
@@ -58,10 +69,10 @@ public sealed class SweepRunner
     }
 
     /// <summary>The cells that <paramref name="shard"/> owns.</summary>
-    public IReadOnlyList<SweepCell> CellsOf(Shard shard) => Cells.Where(c => shard.Owns(c.Index)).ToArray();
+    internal IReadOnlyList<SweepCell> CellsOf(Shard shard) => Cells.Where(c => shard.Owns(c.Index)).ToArray();
 
     /// <param name="force">Recompute cells recorded with other settings instead of refusing to mix them in.</param>
-    public SweepRunResult Run(string directory, Shard shard, int parallelism = 1, ISweepObserver? observer = null,
+    public SweepRunResult Run(string directory, Shard shard, int parallelism = 1, IProgress<SweepProgress>? progress = null,
         CancellationToken cancellation = default, bool force = false)
     {
         if (parallelism < 1) throw new ArgumentOutOfRangeException(nameof(parallelism), $"parallelism must be at least 1, got {parallelism}");
@@ -76,7 +87,8 @@ public sealed class SweepRunner
             var todo = mine.Where(c => !store.Has(c.Key) || !Matches(store.TryRead(c.Key)!, force, store)).ToArray();
             owned += mine.Length;
             skipped += mine.Length - todo.Length;
-            observer?.ClaimStarted(claim, mine.Length, mine.Length - todo.Length);
+            int done = mine.Length - todo.Length;
+            progress?.Report(new SweepProgress(SweepEvent.ClaimStarted, claim.Id, claim.Title, mine.Length, done));
             var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellation };
             try
             {
@@ -85,7 +97,8 @@ public sealed class SweepRunner
                     var result = RunCell(claim, cell, context);
                     store.Write(result);
                     Interlocked.Increment(ref computed);
-                    observer?.CellFinished(claim, cell, result.Seconds);
+                    progress?.Report(new SweepProgress(SweepEvent.CellFinished, claim.Id, claim.Title, mine.Length,
+                        Interlocked.Increment(ref done), result.Seconds));
                 });
             }
             catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
@@ -93,7 +106,7 @@ public sealed class SweepRunner
                 // Cells finished before the failure are on disk; rethrow the first cause as is.
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
             }
-            observer?.ClaimFinished(claim);
+            progress?.Report(new SweepProgress(SweepEvent.ClaimFinished, claim.Id, claim.Title, mine.Length, done));
         }
 
         // The directory's summary covers every claim recorded in its sweep.json (a run of some claims into a directory
@@ -130,7 +143,7 @@ public sealed class SweepRunner
     }
 
     /// <summary>Runs one cell; failures name the cell so that it can be rerun alone.</summary>
-    public static CellResult RunCell(Claim claim, SweepCell cell, ExperimentContext context)
+    internal static CellResult RunCell(Claim claim, SweepCell cell, ExperimentContext context)
     {
         var clock = Stopwatch.StartNew();
         IReadOnlyList<ResultRow> rows;

@@ -13,12 +13,12 @@ internal sealed class CountingClaim(string id, int configurations = 5) : Claim
     public override string Id => id;
     public override string Title => "counting claim " + id;
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         for (int x = 1; x <= configurations; x++) yield return new ResultRow().Set("x", x).Set("kind", x % 2 == 0 ? "even" : "odd");
     }
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         Interlocked.Increment(ref _runs);
         if (cell.Key == FailOn) throw new InvalidOperationException("planned failure");
@@ -27,14 +27,14 @@ internal sealed class CountingClaim(string id, int configurations = 5) : Claim
         return [new ResultRow().Set("y", x * x + rng.NextDouble()), new ResultRow().Set("y", -x).Set("note", "a, \"quoted\" text")];
     }
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         double max = rows.Max(r => r.Number("y"));
         return new VerdictBuilder().Number("max_y", max).Number("rows", rows.Count)
             .Check(max > 0, $"max y = {VerdictBuilder.F(max)} > 0").Build();
     }
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var pos = rows.Where(r => r.Number("y") > 0).ToArray();
         return [new Chart($"{Id} test", "x", "y", logY: true)

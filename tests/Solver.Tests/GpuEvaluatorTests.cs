@@ -220,6 +220,22 @@ public sealed class GpuEvaluatorTests(GpuFixture fixture)
         AssertClose(Oracle(problem, w), onGpu.Evaluate(w, Quantities.All), 1e-10, "factory ilgpu-cpu");
     }
 
+    [Fact]
+    public void ACancelledGramSetupStopsBeforeItsFirstBlockAndTheContextStaysUsable()
+    {
+        var problem = Problem(MeasurementKind.Dense, n: 12, dl: 3, d0: 4, seed: 2);
+        int[] dims = [4, 3, 3];
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.Throws<OperationCanceledException>(() =>
+            GpuBackend.Create(problem, dims, EvaluationPath.Gram, Precision.F64, fixture.Kind, fixture.Context, cancelled.Token));
+        // The same request with a live token builds and evaluates as usual.
+        using var live = new CancellationTokenSource();
+        using var evaluator = GpuBackend.Create(problem, dims, EvaluationPath.Gram, Precision.F64, fixture.Kind, fixture.Context, live.Token);
+        var w = Layers(dims, 6);
+        AssertClose(Oracle(problem, w), evaluator.Evaluate(w, Quantities.All), 1e-10, "gram after a cancelled setup");
+    }
+
     [SkippableFact]
     public void FactoryFallsBackToTheCpuWithOneWarningWithoutCuda()
     {

@@ -77,7 +77,7 @@ internal static class ReproduceCommand
         try
         {
             result = options.Json || !console.Profile.Capabilities.Interactive
-                ? runner.Run(directory, options.Shard, jobs, options.Json ? null : new LineObserver(console), signals.Token, options.Force)
+                ? runner.Run(directory, options.Shard, jobs, options.Json ? null : Lines(console), signals.Token, options.Force)
                 : RunWithProgress(runner, directory, options.Shard, jobs, console, options.Force, signals.Token);
         }
         catch (ExperimentException e)
@@ -118,48 +118,54 @@ internal static class ReproduceCommand
             .Start(ctx =>
             {
                 var tasks = runner.Claims.ToDictionary(c => c.Id, c => ctx.AddTask($"{c.Id} {c.Title}", autoStart: false));
-                result = runner.Run(directory, shard, jobs, new ProgressObserver(tasks), cancellation, force);
+                result = runner.Run(directory, shard, jobs, Bars(tasks), cancellation, force);
             });
         return result!;
     }
 
-    private sealed class ProgressObserver(Dictionary<string, ProgressTask> tasks) : ISweepObserver
+    /// <summary>One progress bar per claim.</summary>
+    private static ProgressCallback<SweepProgress> Bars(Dictionary<string, ProgressTask> tasks) => new(p =>
     {
-        public void ClaimStarted(Claim claim, int owned, int done)
+        var task = tasks[p.ClaimId];
+        switch (p.Event)
         {
-            var task = tasks[claim.Id];
-            task.MaxValue = Math.Max(owned, 1);
-            task.Value = done;
-            task.StartTask();
+            case SweepEvent.ClaimStarted:
+                task.MaxValue = Math.Max(p.Owned, 1);
+                task.Value = p.Done;
+                task.StartTask();
+                break;
+            case SweepEvent.CellFinished:
+                task.Increment(1);
+                break;
+            default:
+                task.Value = task.MaxValue;
+                task.StopTask();
+                break;
         }
-
-        public void CellFinished(Claim claim, SweepCell cell, double seconds) => tasks[claim.Id].Increment(1);
-
-        public void ClaimFinished(Claim claim)
-        {
-            var task = tasks[claim.Id];
-            task.Value = task.MaxValue;
-            task.StopTask();
-        }
-    }
+    });
 
     /// <summary>Progress as plain lines, for logs (batch jobs, redirected output).</summary>
-    private sealed class LineObserver(IAnsiConsole console) : ISweepObserver
+    private static ProgressCallback<SweepProgress> Lines(IAnsiConsole console)
     {
-        private readonly System.Diagnostics.Stopwatch _clock = new();
-        private int _done;
-
-        public void ClaimStarted(Claim claim, int owned, int done)
+        var clock = new System.Diagnostics.Stopwatch();
+        int computed = 0;
+        return new(p =>
         {
-            _clock.Restart();
-            _done = 0;
-            console.WriteLine($"{claim.Id} {claim.Title}: {owned} cells in this shard, {done} already finished");
-        }
-
-        public void CellFinished(Claim claim, SweepCell cell, double seconds) => Interlocked.Increment(ref _done);
-
-        public void ClaimFinished(Claim claim) =>
-            console.WriteLine($"{claim.Id}: computed {_done} cells in {_clock.Elapsed.TotalSeconds:0.0} s");
+            switch (p.Event)
+            {
+                case SweepEvent.ClaimStarted:
+                    clock.Restart();
+                    computed = 0;
+                    console.WriteLine($"{p.ClaimId} {p.ClaimTitle}: {p.Owned} cells in this shard, {p.Done} already finished");
+                    break;
+                case SweepEvent.CellFinished:
+                    Interlocked.Increment(ref computed);
+                    break;
+                default:
+                    console.WriteLine($"{p.ClaimId}: computed {computed} cells in {clock.Elapsed.TotalSeconds:0.0} s");
+                    break;
+            }
+        });
     }
 }
 

@@ -13,7 +13,7 @@ namespace Flatness.Experiments.Claims;
 /// the loss and the trace are quadratic along each coordinate, so these coordinate-wise central differences are exact
 /// up to rounding: any difference beyond round-off exposes a wrong formula, not a truncation error.
 /// </summary>
-public sealed class C1Exactness : Claim
+internal sealed class C1Exactness : Claim
 {
     public override string Id => "C1";
     public override string Title => "Exact Hessian trace";
@@ -25,7 +25,7 @@ public sealed class C1Exactness : Claim
 
     private static double Step(Precision precision) => precision == Precision.F32 ? 1e-2 : 1e-3;
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         foreach (var kind in Kinds)
             for (int depth = 1; depth <= 4; depth++)
@@ -35,7 +35,7 @@ public sealed class C1Exactness : Claim
     /// <summary>Problem size: d_0, d_L, n.</summary>
     private static (int D0, int DL, int N) Size(SweepSettings s) => s.Pick((3, 2, 6), (4, 3, 12), (6, 5, 40));
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         var (d0, dl, n) = Size(context.Settings);
         string kind = cell.Parameters.Text("kind");
@@ -93,7 +93,7 @@ public sealed class C1Exactness : Claim
         ];
     }
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         double tol = Tolerance(settings.Precision);
         double worstTrace = rows.Max(r => r.Number("trace_rel_err"));
@@ -114,7 +114,7 @@ public sealed class C1Exactness : Claim
             .Build();
     }
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var chart = new Chart("C1: closed-form trace vs finite differences (random points)", "depth L", "relative error", logY: true);
         for (int k = 0; k < Kinds.Length; k++)

@@ -14,7 +14,7 @@ namespace Flatness.Experiments.Claims;
 /// interpolant by penalty continuation). The ratio tr H / (2G) is a weighted mean of the rank-one form
 /// (1/n) sum_i (u^T A_i v)^2, so it must lie in the bracket; it approaches 1 as n grows.
 /// </summary>
-public sealed class C2Sandwich : Claim
+internal sealed class C2Sandwich : Claim
 {
     public override string Id => "C2";
     public override string Title => "RIP sandwich";
@@ -23,12 +23,12 @@ public sealed class C2Sandwich : Claim
     private static int[] Counts(SweepSettings s) => s.Pick(new[] { 16, 64 }, new[] { 24, 48, 96, 192 }, new[] { 40, 80, 160, 320, 640, 1280 });
     private static int RandomPoints(SweepSettings s) => s.Pick(1, 2, 4);
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         foreach (int n in Counts(settings)) yield return new ResultRow().Set("n", n);
     }
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         var s = context.Settings;
         int d = Dim(s), n = cell.Parameters.Integer("n");
@@ -77,7 +77,7 @@ public sealed class C2Sandwich : Claim
         return rows;
     }
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         // Position of each point in its own sandwich: |ratio - 1| / delta <= 1.
         double worst = rows.Max(r => Math.Abs(r.Number("ratio") - 1) / r.Number("delta"));
@@ -105,7 +105,7 @@ public sealed class C2Sandwich : Claim
             .Build();
     }
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var chart = new Chart($"C2: tr H / 2G within [1 - delta, 1 + delta], Gaussian sensing, d = {Dim(settings)}",
             "number of measurements n", "tr H / (2 G)", logX: true);

@@ -17,7 +17,7 @@ namespace Flatness.Experiments.Claims;
 /// attains F(M) exactly; the balanced one does not (for rank one, G_bal / F = (d_0 + d_L + L - 2) / (L (d_0 d_L)^{1/L}),
 /// 17/12 at L = 3, d = 8).
 /// </summary>
-public sealed class C3Minimum : Claim
+internal sealed class C3Minimum : Claim
 {
     public override string Id => "C3";
     public override string Title => "Minimum over factorisations";
@@ -26,7 +26,7 @@ public sealed class C3Minimum : Claim
         s.Pick(new[] { (4, 4) }, new[] { (8, 8), (8, 4) }, new[] { (8, 8), (8, 4), (12, 6) });
     private static int[] Ranks(SweepSettings s) => s.Pick(new[] { 1 }, new[] { 1, 2 }, new[] { 1, 2, 3 });
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         foreach (var (d0, dl) in Shapes(settings))
             foreach (int rank in Ranks(settings))
@@ -38,7 +38,7 @@ public sealed class C3Minimum : Claim
     public static double BalancedRatioRankOne(int d0, int dl, int depth) =>
         (d0 + dl + depth - 2) / (depth * Math.Pow((double)d0 * dl, 1.0 / depth));
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         var p = cell.Parameters;
         int d0 = p.Integer("d0"), dl = p.Integer("dL"), rank = p.Integer("rank"), depth = p.Integer("depth");
@@ -89,7 +89,7 @@ public sealed class C3Minimum : Claim
         return x;
     }
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         ResultRow[] Of(string name) => rows.Where(r => r.Text("factorisation") == name).ToArray();
         var flattest = Of("flattest");
@@ -133,7 +133,7 @@ public sealed class C3Minimum : Claim
         return v.Build();
     }
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var files = new List<string>();
         foreach (var shape in rows.GroupBy(r => (D0: r.Integer("d0"), DL: r.Integer("dL"))))

@@ -14,7 +14,7 @@ namespace Flatness.Experiments.Claims;
 /// ||E - M*||_F^2 is the population loss of the Gaussian model. Expected: flat tracks nuclear and is near zero once n
 /// is a small multiple of r (d_0 + d_L); min-Frobenius and large-initialisation gradient descent stay far above.
 /// </summary>
-public sealed class C4Recovery : Claim
+internal sealed class C4Recovery : Claim
 {
     public override string Id => "C4";
     public override string Title => "Recovery vs measurements";
@@ -41,7 +41,7 @@ public sealed class C4Recovery : Claim
         return n;
     }
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         foreach (double ratio in Ratios(settings))
         {
@@ -52,7 +52,7 @@ public sealed class C4Recovery : Claim
         }
     }
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         var s = context.Settings;
         var (d, rank) = Size(s);
@@ -123,7 +123,7 @@ public sealed class C4Recovery : Claim
             return (g.Key, e.Average(), e.Min(), e.Max());
         });
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         double c = RecoveryRatio(settings);
         var v = new VerdictBuilder().Number("recovery_ratio", c).Number("recovered_error", RecoveredError);
@@ -173,7 +173,7 @@ public sealed class C4Recovery : Claim
     /// <summary>Errors below this are drawn at it: round-off, not a difference between methods.</summary>
     private const double Floor = 1e-12;
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var files = new List<string>();
         var first = rows[0];

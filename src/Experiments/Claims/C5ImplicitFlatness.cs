@@ -16,7 +16,7 @@ namespace Flatness.Experiments.Claims;
 /// (penalty continuation from a random start). Expected: tr H falls most of the way to the flattest interpolant's, the nuclear norm falls,
 /// the loss stays small.
 /// </summary>
-public sealed class C5ImplicitFlatness : Claim
+internal sealed class C5ImplicitFlatness : Claim
 {
     public override string Id => "C5";
     public override string Title => "Implicit flatness of noisy training";
@@ -34,14 +34,14 @@ public sealed class C5ImplicitFlatness : Claim
     /// <summary>Sharpness of the start: W_1 scaled by this, W_L by its inverse.</summary>
     public const double Unbalance = 3.0;
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         foreach (int depth in Depths(settings))
             foreach (var method in Methods)
                 yield return new ResultRow().Set("depth", depth).Set("method", method);
     }
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         var s = context.Settings;
         var (d, n) = Size(s);
@@ -107,7 +107,7 @@ public sealed class C5ImplicitFlatness : Claim
         return new Factorization(layers);
     }
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         var v = new VerdictBuilder();
         foreach (int depth in rows.Select(r => r.Integer("depth")).Distinct().Order())
@@ -154,7 +154,7 @@ public sealed class C5ImplicitFlatness : Claim
         return values[from..].Average();
     }
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var files = new List<string>();
         foreach (var (column, label, name) in new[] { ("trace", "tr H", "trace"), ("nuclear_norm", "||E||_*", "nuclear"), ("test_error", "test error ||E - M*||_F^2", "error") })

@@ -20,7 +20,7 @@ namespace Flatness.Experiments.Claims;
 /// L + lambda tr H; weight decay: the solver's L-BFGS method); lambda and mu are set so that the predicted shift of the
 /// middle singular value is the same. The trained singular values are compared with the scalar predictions.
 /// </summary>
-public sealed class C6Depth : Claim
+internal sealed class C6Depth : Claim
 {
     public override string Id => "C6";
     public override string Title => "Depth: weight decay vs flatness";
@@ -33,16 +33,16 @@ public sealed class C6Depth : Claim
     /// <summary>Agreement required between trained and predicted singular values.</summary>
     public const double Agreement = 1e-3;
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         foreach (int depth in new[] { 2, 3, 4 })
             foreach (var method in Methods)
                 yield return new ResultRow().Set("depth", depth).Set("method", method);
     }
 
-    protected override int Replicates(SweepSettings settings) => settings.Pick(1, 2, 3);
+    private protected override int Replicates(SweepSettings settings) => settings.Pick(1, 2, 3);
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         int depth = cell.Parameters.Integer("depth"), d = Sigma.Length;
         string method = cell.Parameters.Text("method");
@@ -195,7 +195,7 @@ public sealed class C6Depth : Claim
         return Math.Sqrt(lo * hi);
     }
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         var v = new VerdictBuilder().Number("shift_of_sigma_0.6", Shift);
         foreach (int depth in rows.Select(r => r.Integer("depth")).Distinct().Order())
@@ -231,7 +231,7 @@ public sealed class C6Depth : Claim
         return v.Build();
     }
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var chart = new Chart("C6: singular values after training, flatness vs weight decay (d = 6)", "sigma_i(Y)", "sigma_i(E)")
             .LegendAt(ScottPlot.Alignment.UpperLeft);

@@ -15,7 +15,7 @@ namespace Flatness.Experiments.Claims;
 /// from near zero (progressive sharpening) and every run that converges at its step size ends below 2 / eta, so larger
 /// steps end at flatter interpolants, in lambda_max and in tr H.
 /// </summary>
-public sealed class C7Stability : Claim
+internal sealed class C7Stability : Claim
 {
     public override string Id => "C7";
     public override string Title => "stability and flatness";
@@ -26,12 +26,12 @@ public sealed class C7Stability : Claim
     private static int Steps(SweepSettings s) => s.Pick(20000, 20000, 60000);
     private static int TrackEvery(SweepSettings s) => s.Pick(100, 100, 250);
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         foreach (double c in Fractions(settings)) yield return new ResultRow().Set("c", c);
     }
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         var s = context.Settings;
         int d = Dim(s), replicate = cell.Parameters.Integer("seed");
@@ -64,7 +64,7 @@ public sealed class C7Stability : Claim
     /// </summary>
     public const double EdgeTolerance = 0.01;
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         var finals = rows.Where(r => r.Number("final") == 1).ToArray();
         var converged = finals.Where(r => r.Number("converged") == 1).ToArray();
@@ -93,7 +93,7 @@ public sealed class C7Stability : Claim
             .Build();
     }
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var files = new List<string>();
         foreach (var (field, label, file) in new[] { ("lambda_max", "lambda_max", "C7-sharpness.png"), ("trace", "tr H", "C7-trace.png") })

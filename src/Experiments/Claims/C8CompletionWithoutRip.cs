@@ -18,7 +18,7 @@ namespace Flatness.Experiments.Claims;
 /// Each cell draws one problem and computes both; the closed form is checked against the exact trace at its own
 /// minimiser, and the flattest interpolant against the closed form at its end-to-end matrix.
 /// </summary>
-public sealed class C8CompletionWithoutRip : Claim
+internal sealed class C8CompletionWithoutRip : Claim
 {
     public override string Id => "C8";
     public override string Title => "completion without RIP";
@@ -31,7 +31,7 @@ public sealed class C8CompletionWithoutRip : Claim
     /// <summary>Power-law rows: row a is drawn with probability proportional to (a + 1)^-Exponent.</summary>
     public const double Exponent = 1.0;
 
-    protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
+    private protected override IEnumerable<ResultRow> Configurations(SweepSettings settings)
     {
         foreach (string sampling in Samplings)
             foreach (double ratio in Ratios(settings))
@@ -39,7 +39,7 @@ public sealed class C8CompletionWithoutRip : Claim
     }
 
     /// <summary>n observations (with replacement) of a d x d matrix: rows uniform or power-law, columns uniform.</summary>
-    public static CompletionMeasurements Sample(int d, int n, bool powerLaw, NormalSampler rng)
+    internal static CompletionMeasurements Sample(int d, int n, bool powerLaw, NormalSampler rng)
     {
         var weights = Enumerable.Range(0, d).Select(a => powerLaw ? Math.Pow(a + 1, -Exponent) : 1.0).ToArray();
         double total = weights.Sum();
@@ -56,7 +56,7 @@ public sealed class C8CompletionWithoutRip : Claim
         return new CompletionMeasurements(d, d, rows, cols, scale: 1.0);
     }
 
-    public override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
+    internal override IReadOnlyList<ResultRow> Run(SweepCell cell, ExperimentContext context)
     {
         var s = context.Settings;
         int d = Dim(s), rank = Rank(s);
@@ -118,7 +118,7 @@ public sealed class C8CompletionWithoutRip : Claim
         return Math.Sqrt(sum);
     }
 
-    public override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
+    internal override ClaimVerdict Judge(IReadOnlyList<ResultRow> rows, SweepSettings settings)
     {
         var covered = rows.Where(r => r.Number("covered") == 1).ToArray();
         double closedForm = covered.Length == 0 ? double.NaN : covered.Max(r => r.Number("closed_form_error"));
@@ -156,7 +156,7 @@ public sealed class C8CompletionWithoutRip : Claim
     /// <summary>Errors below this are drawn at it.</summary>
     private const double Floor = 1e-12;
 
-    public override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
+    internal override IReadOnlyList<string> Plot(IReadOnlyList<ResultRow> rows, string directory, SweepSettings settings)
     {
         var chart = new Chart($"C8: completion at depth 2, d = {Dim(settings)}, rank {Rank(settings)}: flattest vs nuclear-norm interpolant",
             "n / (r (d0 + dL))", "test error ||E - M*||_F^2 / ||M*||_F^2 (mean; floor 1e-12)", logY: true).LegendAt(ScottPlot.Alignment.LowerLeft);

@@ -309,9 +309,11 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// The Gram operator K[(a,c),(b,e)] = (1/n) sum_i A_i[a,b] A_i[c,e] (d_L^2 x d_0^2, row-major) of n stacked dense
-    /// measurements x (n x d_L d_0). Built in row blocks of (1/n) X^T X to bound the temporary memory.
+    /// measurements x (n x d_L d_0). Built in row blocks of (1/n) X^T X to bound the temporary memory; a cancellable
+    /// <paramref name="cancellation"/> is checked before each block (an <see cref="OperationCanceledException"/>).
     /// </summary>
-    public void BuildGram(DeviceArray<T> x, int n, int dl, int d0, DeviceArray<T> k, long maxBlockElements = 1L << 27)
+    public void BuildGram(DeviceArray<T> x, int n, int dl, int d0, DeviceArray<T> k, long maxBlockElements = 1L << 27,
+        CancellationToken cancellation = default)
     {
         long width = (long)dl * d0;
         if (x.Length < n * width) throw new ArgumentException($"BuildGram: '{x.Name}' holds {x.Length} values, fewer than n*d_L*d_0 = {n * width}");
@@ -323,6 +325,11 @@ public sealed class GpuOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         T invN = T.One / T.CreateChecked(n);
         for (int a0 = 0; a0 < dl; a0 += aPerBlock)
         {
+            if (cancellation.CanBeCanceled)
+            {
+                _acc.Synchronize(); // launches are asynchronous: wait for the last block before asking again
+                cancellation.ThrowIfCancellationRequested();
+            }
             int count = Math.Min(aPerBlock, dl - a0);
             int rows = count * rowsPerA;
             var cols = xm.Slice(0, a0 * d0, n, rows);

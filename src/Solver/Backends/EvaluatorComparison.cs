@@ -3,7 +3,7 @@ using Flatness.Kernels.Tensors;
 namespace Flatness.Solver.Backends;
 
 /// <summary>How far one evaluator's answer is from another's: relative errors, each normalised by the reference.</summary>
-public sealed record EvaluationDifference(double Loss, double Trace, double LossGradient, double TraceGradient)
+internal sealed record EvaluationDifference(double Loss, double Trace, double LossGradient, double TraceGradient)
 {
     /// <summary>The worst of the four.</summary>
     public double Max => new[] { Loss, Trace, LossGradient, TraceGradient }.Max();

@@ -21,7 +21,7 @@ public static class Evaluators
     /// Builds the evaluator a <see cref="Choice"/> names. An ILGPU device that fails to start, compile or allocate falls
     /// back to the CPU evaluator on the same path, with one line to <paramref name="warn"/>. <paramref name="threads"/>
     /// caps the CPU threads of its setup and of every call (see <see cref="EvaluatorOptions.Threads"/>);
-    /// <paramref name="cancellation"/> stops the CPU setup (see <see cref="EvaluatorOptions.Cancellation"/>).
+    /// <paramref name="cancellation"/> stops the setup of the Gram matrix, on the CPU or a GPU (see <see cref="EvaluatorOptions.Cancellation"/>).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="threads"/> below 1.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled during the setup.</exception>
@@ -39,7 +39,7 @@ public static class Evaluators
     {
         if (choice.Backend == BackendKind.Reference) return new ReferenceEvaluator(problem);
         if (choice.Backend == BackendKind.Cpu) return CpuBackend.Create(problem, dims, choice.Path, choice.Precision, cancellation);
-        if (GpuBackend.TryCreate(problem, dims, choice.Path, choice.Precision, GpuBackend.KindOf(choice.Backend), out var evaluator, out var warning))
+        if (GpuBackend.TryCreate(problem, dims, choice.Path, choice.Precision, GpuBackend.KindOf(choice.Backend), out var evaluator, out var warning, cancellation))
             return evaluator!;
         warn?.Invoke(warning!);
         var cpu = EvaluatorSelector.Choose(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = choice.Path, Precision = choice.Precision });

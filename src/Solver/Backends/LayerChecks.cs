@@ -4,7 +4,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Backends;
 
 /// <summary>Shape checks at the evaluator boundary (the chain itself: <see cref="LayerShapes"/>); inner loops trust them.</summary>
-public static class LayerChecks
+internal static class LayerChecks
 {
     /// <summary>The layers chain and map the problem's d_0 to its d_L.</summary>
     public static void RequireMatches(IReadOnlyList<Matrix<double>> layers, SensingProblem problem)

@@ -12,7 +12,7 @@ namespace Flatness.Solver.Baselines;
 /// X the n x (d_L d_0) matrix of rows vec(A_i). Structured measurements (and rank-deficient dense ones) use
 /// matrix-free CGLS through Forward and Adjoint only, from zero, which converges to the least-norm solution.
 /// </summary>
-public sealed class MeasurementSystem
+internal sealed class MeasurementSystem
 {
     private readonly Measurements _m;
     private readonly Cholesky? _rows;    // X X^T

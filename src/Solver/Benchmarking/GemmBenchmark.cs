@@ -15,11 +15,11 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="SecondsMax">slowest sample, seconds per product.</param>
 /// <param name="Gflops">2 n^3 / SecondsMedian, in 10^9 floating-point operations per second.</param>
 /// <param name="Kernel">what ran (for "cpu": the vector width of the micro-kernel).</param>
-public sealed record GemmBenchmarkResult(BackendKind Backend, Precision Precision, int Size, int Threads, int Repeats,
+internal sealed record GemmBenchmarkResult(BackendKind Backend, Precision Precision, int Size, int Threads, int Repeats,
     double SecondsMedian, double SecondsMin, double SecondsMax, double Gflops, string Kernel);
 
 /// <summary>Times the GEMM kernel of a backend on square products (median of repeated runs after warm-up).</summary>
-public static class GemmBenchmark
+internal static class GemmBenchmark
 {
     /// <summary>Times <paramref name="backend"/>'s GEMM: <see cref="BackendKind.Cpu"/> or an ILGPU backend.</summary>
     public static GemmBenchmarkResult Run(int size, Precision precision, int threads, int repeats, BackendKind backend = BackendKind.Cpu)

@@ -22,7 +22,7 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="SecondsMin">fastest run.</param>
 /// <param name="SetupSeconds">building the evaluator (the Gram matrix on that path), once.</param>
 /// <param name="HvpSeconds">median seconds per Hessian-vector product.</param>
-public sealed record HessianBenchmarkResult(BackendKind Backend, EvaluationPath Path, int Dim, int Depth, int Count, int Parameters,
+internal sealed record HessianBenchmarkResult(BackendKind Backend, EvaluationPath Path, int Dim, int Depth, int Count, int Parameters,
     double LambdaMax, double Residual, double Tolerance, long Matvecs, double SecondsMedian, double SecondsMin, double SetupSeconds,
     double HvpSeconds);
 
@@ -30,7 +30,7 @@ public sealed record HessianBenchmarkResult(BackendKind Backend, EvaluationPath 
 /// Times lambda_max on the problem of <see cref="ObjectiveBenchmark"/> (Gaussian sensing, d_0 = d_L = every width = D,
 /// seeded) at Gaussian layers: the point and problem can be saved so that another tool computes the same thing.
 /// </summary>
-public static class HessianBenchmark
+internal static class HessianBenchmark
 {
     /// <summary>The benchmark's problem and point (<see cref="ObjectiveBenchmark.Point"/>).</summary>
     public static (SensingProblem Problem, Matrix<double>[] Layers) Point(int dim, int depth, int count, int seed = 0) =>

@@ -10,7 +10,7 @@ namespace Flatness.Solver.Benchmarking;
 /// timed call synchronised, then 16 entries checked against float64 dot products (a wrong kernel fails loudly
 /// instead of being timed).
 /// </summary>
-public static class IlgpuGemmBenchmark
+internal static class IlgpuGemmBenchmark
 {
     /// <inheritdoc/>
     public static GemmBenchmarkResult Run(int size, Precision precision, int repeats, BackendKind backend)

@@ -33,7 +33,7 @@ namespace Flatness.Solver.Benchmarking;
 /// the memory floor, measured in the same run: median seconds for every core to sum, together, an array of
 /// <paramref name="BytesPerEval"/> bytes.
 /// </param>
-public sealed record ObjectiveBenchmarkResult(BackendKind Backend, EvaluationPath Path, Precision Precision, int Dim, int Depth, int Count,
+internal sealed record ObjectiveBenchmarkResult(BackendKind Backend, EvaluationPath Path, Precision Precision, int Dim, int Depth, int Count,
     int Repeats, double SecondsPerEval, double SecondsMin, double SecondsMax, double SetupSeconds, double CpuSecondsPerEval,
     string Reason, double Loss, double Trace, double BytesPerEval, double StreamSeconds)
 {
@@ -49,7 +49,7 @@ public sealed record ObjectiveBenchmarkResult(BackendKind Backend, EvaluationPat
 /// Times the objective of a seeded Gaussian sensing problem with d_0 = d_L = D and all hidden widths D: the
 /// evaluator's setup once, then the median of repeated evaluations of loss, trace and both gradients.
 /// </summary>
-public static class ObjectiveBenchmark
+internal static class ObjectiveBenchmark
 {
     private const int WarmupCalls = 40;
     private const double WarmupSeconds = 2.0;

@@ -8,14 +8,14 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="MaxSeconds">slowest sample.</param>
 /// <param name="Samples">number of timed samples.</param>
 /// <param name="CallsPerSample">calls averaged within one sample (so that a sample lasts long enough to time).</param>
-public sealed record TimingResult(double MedianSeconds, double MinSeconds, double MaxSeconds, int Samples, int CallsPerSample);
+internal sealed record TimingResult(double MedianSeconds, double MinSeconds, double MaxSeconds, int Samples, int CallsPerSample);
 
 /// <summary>
 /// Wall-clock timing for benchmarks on a noisy, shared machine: warm up (JIT, caches, worker threads), then take
 /// repeated samples and report medians. Several candidates are sampled in alternation (A B A B ...) so that
 /// background load affects them alike and their ratio is fair.
 /// </summary>
-public static class Timing
+internal static class Timing
 {
     /// <summary>Times one action; see <see cref="MeasureInterleaved"/>.</summary>
     public static TimingResult Measure(Action action, int repeats = 7, double warmupSeconds = 0.2,

@@ -5,13 +5,13 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Curvature;
 
 /// <summary>The mean true relative error of one estimator at one budget on one problem, over seeds.</summary>
-public sealed record EstimatorErrorPoint(string Problem, TraceEstimator Method, int Matvecs, double MeanRelativeError, double MeanErrorEstimate);
+internal sealed record EstimatorErrorPoint(string Problem, TraceEstimator Method, int Matvecs, double MeanRelativeError, double MeanErrorEstimate);
 
 /// <summary>
 /// How the randomised trace estimators converge, measured against the exact trace: Hutchinson, Hutch++ and XTrace on a
 /// few seeded problems (dense, completion, rank-one; Gaussian layers), at budgets from 6 to 384 products.
 /// </summary>
-public static class EstimatorStudy
+internal static class EstimatorStudy
 {
     /// <summary>The matvec budgets of the study.</summary>
     public static IReadOnlyList<int> Budgets { get; } = [6, 12, 24, 48, 96, 192, 384];

@@ -9,7 +9,7 @@ namespace Flatness.Solver.IO;
 /// to its target (the link stays a link); a directory, a pipe or a device is never replaced; temporaries left by a
 /// killed writer are removed the next time the same file is written.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>
     /// Writes <paramref name="path"/> through a temporary file beside it, renamed over it only when <paramref name="write"/>

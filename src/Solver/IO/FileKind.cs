@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Flatness.Solver.IO;
 
 /// <summary>What a path names on disk: a regular file, a directory, something else (a pipe, a device, a socket), or nothing.</summary>
-public enum FileKindValue
+internal enum FileKindValue
 {
     /// <summary>Nothing at the path.</summary>
     Missing,
@@ -19,7 +19,7 @@ public enum FileKindValue
 /// The kind of a path without opening it (opening a FIFO blocks until a writer appears). On Unix the file type comes
 /// from stat through the runtime's own native library; elsewhere every existing file counts as regular.
 /// </summary>
-public static class FileKind
+internal static class FileKind
 {
     [StructLayout(LayoutKind.Sequential)]
     private struct FileStatus

@@ -4,7 +4,7 @@ using Flatness.Kernels.Tensors;
 namespace Flatness.Solver.Optimizers;
 
 /// <summary>Element-wise algebra on lists of layers (the optimisers' parameter vectors), and the end-to-end product.</summary>
-public static class LayerMath
+internal static class LayerMath
 {
     /// <summary>Number of parameters: the total of the layers' entries.</summary>
     public static int Count(IReadOnlyList<Matrix<double>> layers) => layers.Sum(w => w.Length);

@@ -1,13 +1,13 @@
 namespace Flatness.Solver.Optimizers;
 
 /// <summary>Writes the gradient of f at x into <c>gradient</c> and returns f(x).</summary>
-public delegate double ValueAndGradient(ReadOnlySpan<double> x, Span<double> gradient);
+internal delegate double ValueAndGradient(ReadOnlySpan<double> x, Span<double> gradient);
 
 /// <summary>One accepted L-BFGS iterate, as passed to <see cref="LbfgsOptions.OnIteration"/>.</summary>
-public readonly record struct LbfgsIterate(int Iteration, double Value, double GradientNorm, int Evaluations, double[] X);
+internal readonly record struct LbfgsIterate(int Iteration, double Value, double GradientNorm, int Evaluations, double[] X);
 
 /// <summary>Why <see cref="Lbfgs.Minimize"/> stopped.</summary>
-public enum LbfgsStatus
+internal enum LbfgsStatus
 {
     /// <summary>||g||_2 fell to the gradient tolerance.</summary>
     GradientTolerance,
@@ -22,7 +22,7 @@ public enum LbfgsStatus
 }
 
 /// <summary>Memory, stopping rules and callbacks of <see cref="Lbfgs.Minimize"/>.</summary>
-public sealed record LbfgsOptions
+internal sealed record LbfgsOptions
 {
     /// <summary>Number of stored curvature pairs (s, y).</summary>
     public int Memory { get; init; } = 10;
@@ -83,7 +83,7 @@ internal sealed record LbfgsState(double[] X, double Value, double[] Gradient, d
 
 /// <param name="X">The final iterate (the best point found: every accepted step decreases f).</param>
 /// <param name="NonFiniteTrials">Line-search trial points where f or its gradient was not finite (each one shrank the step).</param>
-public sealed record LbfgsResult(double[] X, double Value, double GradientNorm, int Iterations, int Evaluations,
+internal sealed record LbfgsResult(double[] X, double Value, double GradientNorm, int Iterations, int Evaluations,
     int NonFiniteTrials, LbfgsStatus Status);
 
 /// <summary>
@@ -92,7 +92,7 @@ public sealed record LbfgsResult(double[] X, double Value, double GradientNorm, 
 /// value or gradient is not finite is treated as too far and shrinks the step. The initial inverse Hessian is
 /// gamma I with gamma = s^T y / y^T y of the newest pair; pairs with too little curvature are skipped.
 /// </summary>
-public static class Lbfgs
+internal static class Lbfgs
 {
     /// <summary>Minimises <paramref name="function"/> from <paramref name="start"/> (not modified).</summary>
     public static LbfgsResult Minimize(ValueAndGradient function, double[] start, LbfgsOptions? options = null)

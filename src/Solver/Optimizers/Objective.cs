@@ -7,7 +7,7 @@ namespace Flatness.Solver.Optimizers;
 /// A weighted objective  a L(W) + b tr H(W) + c sum_j ||W_j||_F^2  and its gradient, from one evaluator call.
 /// The loss is always computed (it is cheap and every run monitors it).
 /// </summary>
-public sealed class Objective
+internal sealed class Objective
 {
     /// <summary>a L + b tr H + c sum ||W_j||_F^2 with a = lossWeight, b = traceWeight, c = decayWeight.</summary>
     public Objective(IEvaluator evaluator, double lossWeight, double traceWeight, double decayWeight = 0.0)

@@ -15,7 +15,7 @@ namespace Flatness.Solver.Optimizers;
 /// P_j^T u and Q_j v pushed through the layers one matrix-vector product at a time. Dense measurements use the
 /// evaluation core's partial products P_j, Q_j and two small GEMMs per layer.
 /// </summary>
-public sealed class SampleGradients
+internal sealed class SampleGradients
 {
     private readonly Measurements _measurements;
     private readonly int[] _dims;

@@ -84,7 +84,7 @@ public static class Generators
     /// A rank-r matrix (rows x cols) with unit Frobenius norm: U V^T / ||U V^T||_F with U (rows x r), V (cols x r)
     /// standard Gaussian, U drawn first, both row-major.
     /// </summary>
-    public static Matrix<double> LowRank(int rows, int cols, int rank, NormalSampler rng)
+    internal static Matrix<double> LowRank(int rows, int cols, int rank, NormalSampler rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
         Validate(cols, rows, rank, 1, 0.0);
@@ -108,7 +108,7 @@ public static class Generators
     }
 
     /// <summary>n dense measurements with i.i.d. N(0, 1) entries, drawn A_1 first, each row-major.</summary>
-    public static DenseMeasurements GaussianMeasurements(int count, int outputDim, int inputDim, NormalSampler rng)
+    internal static DenseMeasurements GaussianMeasurements(int count, int outputDim, int inputDim, NormalSampler rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
         Validate(inputDim, outputDim, 1, count, 0.0);
@@ -120,7 +120,7 @@ public static class Generators
     /// possible: when n exceeds the d_L d_0 cells, every cell is observed floor(n / (d_L d_0)) times and the remaining
     /// cells are drawn without replacement. Cells are listed in the order drawn (Floyd's algorithm).
     /// </summary>
-    public static CompletionMeasurements CompletionMeasurements(int count, int outputDim, int inputDim, NormalSampler rng,
+    internal static CompletionMeasurements CompletionMeasurements(int count, int outputDim, int inputDim, NormalSampler rng,
         double? scale = null)
     {
         ArgumentNullException.ThrowIfNull(rng);
@@ -148,7 +148,7 @@ public static class Generators
     }
 
     /// <summary>n rank-one measurements A_i = u_i v_i^T, all u_i (n x d_L) drawn first, then all v_i (n x d_0).</summary>
-    public static RankOneMeasurements RankOneMeasurements(int count, int outputDim, int inputDim, NormalSampler rng)
+    internal static RankOneMeasurements RankOneMeasurements(int count, int outputDim, int inputDim, NormalSampler rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
         Validate(inputDim, outputDim, 1, count, 0.0);
@@ -179,7 +179,7 @@ public static class Generators
     }
 
     /// <summary>b = A(M*) + sigma xi (xi drawn from <paramref name="rng"/> only when sigma &gt; 0).</summary>
-    public static SensingProblem Label(Measurements measurements, Matrix<double> groundTruth, double noise, NormalSampler rng)
+    internal static SensingProblem Label(Measurements measurements, Matrix<double> groundTruth, double noise, NormalSampler rng)
     {
         ArgumentNullException.ThrowIfNull(measurements);
         ArgumentNullException.ThrowIfNull(groundTruth);

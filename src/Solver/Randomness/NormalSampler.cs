@@ -6,7 +6,7 @@ namespace Flatness.Solver.Randomness;
 /// can be saved for checkpoints; it no longer depends on the runtime's version); standard normal draws use the Box–Muller transform on pairs of uniforms and return both
 /// values of each pair, in order. The same seed therefore always gives the same problem, initialisation and sample path.
 /// </summary>
-public sealed class NormalSampler
+internal sealed class NormalSampler
 {
     private readonly SubtractiveGenerator _uniform;
     private double _spare;

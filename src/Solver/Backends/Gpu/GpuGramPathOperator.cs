@@ -16,11 +16,12 @@ internal sealed class GpuGramPathOperator<T> : GpuDenseMeasurementsOperator<T> w
     private readonly DeviceArray<T> _k;
     private readonly DeviceArray<T> _hStack, _gStack; // H_j (d_0^2) and G_j (d_L^2) in slot j
 
-    public GpuGramPathOperator(SensingProblem problem, IReadOnlyList<int> dims, GpuDeviceOps<T> device) : base(problem, dims, device)
+    public GpuGramPathOperator(SensingProblem problem, IReadOnlyList<int> dims, GpuDeviceOps<T> device, CancellationToken cancellation = default)
+        : base(problem, dims, device)
     {
         long width = (long)OutputDim * InputDim;
         _k = device.AllocateArray(width * width, "Gram operator K");
-        Ops.BuildGram(A, Count, OutputDim, InputDim, _k);
+        Ops.BuildGram(A, Count, OutputDim, InputDim, _k, cancellation: cancellation);
         _hStack = device.AllocateArray((long)(Depth + 1) * InputDim * InputDim, "H_j = Q_j^T Q_j");
         _gStack = device.AllocateArray((long)(Depth + 1) * OutputDim * OutputDim, "G_j = P_j P_j^T");
         // The constants S(I) (slot 1) and S*(I) (slot L).

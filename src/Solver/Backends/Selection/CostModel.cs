@@ -5,7 +5,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Backends;
 
 /// <summary>The shape of an evaluation problem as the cost model sees it (no data).</summary>
-public sealed record ProblemShape(MeasurementKind Kind, int Count, IReadOnlyList<int> Dims, Precision Precision)
+internal sealed record ProblemShape(MeasurementKind Kind, int Count, IReadOnlyList<int> Dims, Precision Precision)
 {
     /// <summary>L.</summary>
     public int Depth => Dims.Count - 1;
@@ -72,7 +72,7 @@ public sealed record PathCost(double SetupFlops, double StepFlops, double StepBy
 /// A coarse device: sustained GEMM flop rate in the precision asked for, memory bandwidth, seconds per kernel launch
 /// (zero on the CPU), and the memory a path may hold.
 /// </summary>
-public sealed record DeviceModel(BackendKind Backend, string Name, double FlopsPerSecond, double BytesPerSecond, double LaunchSeconds,
+internal sealed record DeviceModel(BackendKind Backend, string Name, double FlopsPerSecond, double BytesPerSecond, double LaunchSeconds,
     double MemoryBudgetBytes)
 {
     /// <summary>Seconds for the setup of <paramref name="cost"/>.</summary>

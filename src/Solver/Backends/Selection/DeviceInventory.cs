@@ -7,7 +7,7 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Backends;
 
 /// <summary>The host CPU as the CPU kernels see it.</summary>
-public sealed record HostCpu(
+internal sealed record HostCpu(
     string Architecture,
     string OperatingSystem,
     int Cores,
@@ -18,13 +18,13 @@ public sealed record HostCpu(
     int VectorCountFloat64);
 
 /// <summary>One typical problem shape and what "auto" picks for it.</summary>
-public sealed record AutoExample(string Label, ProblemShape Shape, Choice? Choice, string Reason);
+internal sealed record AutoExample(string Label, ProblemShape Shape, Choice? Choice, string Reason);
 
 /// <summary>Everything <c>flatness devices</c> reports.</summary>
-public sealed record DeviceReport(HostCpu Cpu, IReadOnlyList<GpuDeviceInfo> Accelerators, string? AcceleratorError, IReadOnlyList<AutoExample> Auto);
+internal sealed record DeviceReport(HostCpu Cpu, IReadOnlyList<GpuDeviceInfo> Accelerators, string? AcceleratorError, IReadOnlyList<AutoExample> Auto);
 
 /// <summary>Which devices this machine has (enumerated once per process) and what the selector makes of them.</summary>
-public static class DeviceInventory
+internal static class DeviceInventory
 {
     private static readonly Lazy<(IReadOnlyList<GpuDeviceInfo> Devices, string? Error)> Probe = new(() =>
     {

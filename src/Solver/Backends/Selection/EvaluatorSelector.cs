@@ -77,12 +77,12 @@ public static class EvaluatorSelector
     /// The choice for a problem shape; <paramref name="devices"/> replaces this machine's devices (tests, what-ifs).
     /// Throws <see cref="ProblemTooLargeException"/> when no candidate fits.
     /// </summary>
-    public static Choice Choose(ProblemShape shape, EvaluatorOptions options, IReadOnlyList<DeviceModel>? devices = null) =>
+    internal static Choice Choose(ProblemShape shape, EvaluatorOptions options, IReadOnlyList<DeviceModel>? devices = null) =>
         TryChoose(shape, options, out var why, devices) ?? throw new ProblemTooLargeException(why);
 
     /// <summary>Like <see cref="Choose(ProblemShape, EvaluatorOptions, IReadOnlyList{DeviceModel}?)"/>, but null with the
     /// reason in <paramref name="unfit"/> when no candidate fits.</summary>
-    public static Choice? TryChoose(ProblemShape shape, EvaluatorOptions options, out string unfit, IReadOnlyList<DeviceModel>? devices = null)
+    internal static Choice? TryChoose(ProblemShape shape, EvaluatorOptions options, out string unfit, IReadOnlyList<DeviceModel>? devices = null)
     {
         unfit = "";
         ArgumentNullException.ThrowIfNull(shape);
@@ -136,7 +136,7 @@ public static class EvaluatorSelector
     }
 
     /// <summary>The cost of a path on a device, from the operator that implements it there.</summary>
-    public static PathCost Cost(BackendKind device, EvaluationPath path, ProblemShape shape) => (device, path) switch
+    internal static PathCost Cost(BackendKind device, EvaluationPath path, ProblemShape shape) => (device, path) switch
     {
         (BackendKind.Cpu, EvaluationPath.Direct) => DirectPathOperator<double>.Cost(shape),
         (BackendKind.Cpu, EvaluationPath.Gram) => GramPathOperator<double>.Cost(shape),

@@ -11,7 +11,7 @@ namespace Flatness.Solver.Problems.NumPy;
 /// spaces and a newline, then the raw data. This reader accepts C-ordered little-endian &lt;f8, &lt;f4, &lt;i8 and
 /// &lt;i4 arrays and rejects everything else with an <see cref="NpyFormatException"/>.
 /// </summary>
-public static class Npy
+internal static class Npy
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
     private const int MagicLength = 8; // magic string plus the two version bytes
