@@ -96,6 +96,37 @@ public class SolveRunnerTests
         finally { File.Delete(path); }
     }
 
+    [Fact]
+    public void SolvesAProblemAndStartInMemoryAsFromFiles()
+    {
+        var problem = Generators.Generate(Small);
+        var layers = Initializers.Orthogonal([6, 3, 4, 6], 0.7, 5);
+        string dir = Directory.CreateTempSubdirectory("flatness-inmemory-").FullName;
+        try
+        {
+            string problemFile = Path.Combine(dir, "p.npz"), layersFile = Path.Combine(dir, "w.npz");
+            ProblemFiles.SaveProblem(problemFile, problem);
+            ProblemFiles.SaveLayers(layersFile, layers.Layers);
+            var fromFiles = SolveRunner.Run(new SolveRequest
+            {
+                ProblemFile = problemFile, Init = InitKind.File, InitFile = layersFile, Method = SolveMethod.Gd, Steps = 40, HistoryEvery = 0,
+            });
+            var inMemory = SolveRunner.Run(new SolveRequest { Problem = problem, Start = layers, Method = SolveMethod.Gd, Steps = 40, HistoryEvery = 0 });
+            for (int j = 0; j < 3; j++) Assert.Equal(fromFiles.Layers!.Layers[j].Data, inMemory.Layers!.Layers[j].Data);
+            // The start is not modified.
+            Assert.Equal(Initializers.Orthogonal([6, 3, 4, 6], 0.7, 5).Layers[1].Data, layers.Layers[1].Data);
+
+            var ok = new SolveRequest { Problem = problem, Start = layers, Method = SolveMethod.Gd };
+            Assert.Contains("exactly one problem", Assert.Throws<ArgumentException>(() => SolveRunner.Run(ok with { Generate = Small })).Message);
+            Assert.Contains("replace init", Assert.Throws<ArgumentException>(() => SolveRunner.Run(ok with { Init = InitKind.Gaussian })).Message);
+            Assert.Contains("width 5", Assert.Throws<ArgumentException>(() => SolveRunner.Run(ok with { Width = 5 })).Message);
+            Assert.Throws<ArgumentException>(() => SolveRunner.Run(ok with { Method = SolveMethod.Nuclear }));
+            var wrong = Initializers.Orthogonal([5, 3, 6], 0.7, 5);
+            Assert.Contains("maps 5 to 6", Assert.Throws<ArgumentException>(() => SolveRunner.Run(ok with { Start = wrong })).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Theory]
     [InlineData(SolveMethod.Flat)]
     [InlineData(SolveMethod.Penalty)]

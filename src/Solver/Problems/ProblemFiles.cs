@@ -162,8 +162,13 @@ public static class ProblemFiles
     }
 
     /// <summary>Saves a problem in the layout <see cref="LoadProblem"/> reads (float64 and int64 arrays).</summary>
-    public static void SaveProblem(string path, SensingProblem problem, bool compressed = false)
+    public static void SaveProblem(string path, SensingProblem problem, bool compressed = false) =>
+        WriteArrays(path, ProblemArrays(problem, path), compressed);
+
+    /// <summary>The arrays <see cref="SaveProblem"/> writes.</summary>
+    internal static List<NpyArray> ProblemArrays(SensingProblem problem, string what = "problem")
     {
+        ArgumentNullException.ThrowIfNull(problem);
         var arrays = new List<NpyArray>();
         int n = problem.Count, dl = problem.OutputDim, d0 = problem.InputDim;
         switch (problem.Measurements)
@@ -182,11 +187,11 @@ public static class ProblemFiles
                 arrays.Add(NpyArray.Float("v", [n, d0], rankOne.V));
                 break;
             default:
-                throw new ArgumentException($"{path}: measurements of type {problem.Measurements.GetType().Name} have no file layout", nameof(problem));
+                throw new ArgumentException($"{what}: measurements of type {problem.Measurements.GetType().Name} have no file layout", nameof(problem));
         }
         arrays.Add(NpyArray.Float("b", [n], problem.Labels));
         if (problem.GroundTruth is { } m) arrays.Add(NpyArray.FromMatrix("M_star", m));
-        WriteArrays(path, arrays, compressed);
+        return arrays;
     }
 
     // ---------------------------------------------------------------- layers

@@ -4,12 +4,13 @@ using System.Security.Cryptography;
 using System.Text;
 using Flatness.Solver.Optimizers;
 using Flatness.Solver.Problems;
+using Flatness.Solver.Problems.NumPy;
 
 namespace Flatness.Solver.Runs;
 
 /// <summary>
 /// Ties a checkpoint file to the request that wrote it: its tag is a SHA-256 fingerprint of everything in the request
-/// that decides the numbers (problem file contents or generator, model, start, method and parameters, evaluator,
+/// that decides the numbers (the problem's arrays, file contents or generator, the starting layers, model, start, method and parameters, evaluator,
 /// limits) and of the code version, so that a checkpoint is only ever resumed by the run it belongs to.
 /// </summary>
 internal static class SolveCheckpoints
@@ -23,6 +24,8 @@ internal static class SolveCheckpoints
             text.Append(name).Append('=').Append(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null").Append('\n');
         Add("version", Version);
         Add("problem-file", r.ProblemFile is { } p ? FileHash(p) : null);
+        Add("problem", r.Problem is { } problem ? ArraysHash(ProblemFiles.ProblemArrays(problem)) : null);
+        Add("start", r.Start is { } start ? ArraysHash(start.Layers.Select((w, j) => NpyArray.FromMatrix($"W{j + 1}", w))) : null);
         if (r.Generate is { } g)
         {
             Add("generate", g.Kind);
@@ -66,6 +69,14 @@ internal static class SolveCheckpoints
 
     private static string Version =>
         typeof(SolveCheckpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    /// <summary>The SHA-256 of the arrays as an .npz archive (the same arrays give the same bytes).</summary>
+    private static string ArraysHash(IEnumerable<NpyArray> arrays)
+    {
+        using var bytes = new MemoryStream();
+        Npz.Write(bytes, arrays);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes.ToArray()));
+    }
 
     /// <summary>The file's SHA-256; "unreadable" when it cannot be read (loading it reports that properly).</summary>
     private static string FileHash(string path)

@@ -6,15 +6,17 @@ using Flatness.Solver.Problems;
 namespace Flatness.Solver.Runs;
 
 /// <summary>
-/// One solve: a problem (from a file or generated), a model shape and starting point, a method with its parameters,
+/// One solve: a problem (in memory, from a file or generated), a model shape and starting point, a method with its parameters,
 /// and the evaluator to use. Null parameters take the method's defaults; a parameter set for a method it does not
 /// apply to is an error (see <see cref="SolveMethods.Parameters"/>).
 /// </summary>
 public sealed record SolveRequest
 {
-    /// <summary>Problem file (.npz); exactly one of this and <see cref="Generate"/>.</summary>
+    /// <summary>The problem, in memory; exactly one of this, <see cref="ProblemFile"/> and <see cref="Generate"/>.</summary>
+    public SensingProblem? Problem { get; init; }
+    /// <summary>Problem file (.npz); exactly one of this, <see cref="Problem"/> and <see cref="Generate"/>.</summary>
     public string? ProblemFile { get; init; }
-    /// <summary>Problem to generate; exactly one of this and <see cref="ProblemFile"/>.</summary>
+    /// <summary>Problem to generate; exactly one of this, <see cref="Problem"/> and <see cref="ProblemFile"/>.</summary>
     public ProblemSpec? Generate { get; init; }
 
     /// <summary>Depth L; default 2, or that of <see cref="InitFile"/>.</summary>
@@ -27,6 +29,11 @@ public sealed record SolveRequest
     public double? InitScale { get; init; }
     /// <summary>Layers file for <see cref="InitKind.File"/>.</summary>
     public string? InitFile { get; init; }
+    /// <summary>
+    /// Starting layers in memory (not modified), instead of <see cref="Init"/>; they must map d_0 to d_L of the problem,
+    /// and fix the depth and widths.
+    /// </summary>
+    public Factorization? Start { get; init; }
     /// <summary>
     /// Seed of the run's random draws: the initialisation uses seed + 1 and one-sample methods' sample path seed + 2
     /// (a generated problem has its own seed in <see cref="Generate"/>).

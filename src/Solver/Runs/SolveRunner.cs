@@ -25,17 +25,20 @@ public static class SolveRunner
         if (request.CheckpointFile is { } checkpointFile) IO.AtomicFile.RequireWritable(checkpointFile); // before any work
         var nuclearOptions = method == SolveMethod.Nuclear ? BuildNuclearOptions(request) : null;
 
-        var problem = request.ProblemFile is { } file ? ProblemFiles.LoadProblem(file) : Generators.Generate(request.Generate!);
+        var problem = request.Problem
+            ?? (request.ProblemFile is { } file ? ProblemFiles.LoadProblem(file) : Generators.Generate(request.Generate!));
         Factorization? start = null;
         int[] dims;
-        if (request.Init == InitKind.File)
+        if (request.Init == InitKind.File || request.Start is not null)
         {
-            start = ProblemFiles.LoadLayers(request.InitFile!, problem);
+            string source = request.Start is null ? request.InitFile! : "the starting layers";
+            start = request.Start ?? ProblemFiles.LoadLayers(request.InitFile!, problem);
+            LayerChecks.RequireDims(start.Dims, problem);
             dims = start.Dims;
             if (request.Depth is int depth && depth != start.Depth)
-                throw new ArgumentException($"depth {depth} differs from the {start.Depth} layers of {request.InitFile}");
+                throw new ArgumentException($"depth {depth} differs from the {start.Depth} layers of {source}");
             if (request.Width is int width && start.Dims.Skip(1).SkipLast(1).Any(d => d != width))
-                throw new ArgumentException($"width {width} differs from the hidden widths [{string.Join(", ", start.Dims[1..^1])}] of {request.InitFile}");
+                throw new ArgumentException($"width {width} differs from the hidden widths [{string.Join(", ", start.Dims[1..^1])}] of {source}");
         }
         else
         {
@@ -114,8 +117,8 @@ public static class SolveRunner
     public static void CheckParameters(SolveRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if ((request.ProblemFile is null) == (request.Generate is null))
-            throw new ArgumentException("give exactly one problem: a problem file or a problem to generate");
+        if ((request.Problem is null ? 0 : 1) + (request.ProblemFile is null ? 0 : 1) + (request.Generate is null ? 0 : 1) != 1)
+            throw new ArgumentException("give exactly one problem: in memory, a problem file or a problem to generate");
         if (request.Threads is < 1)
             throw new ArgumentOutOfRangeException(nameof(request.Threads), $"--threads must be at least 1, got {request.Threads}");
         var method = request.Method;
@@ -132,7 +135,9 @@ public static class SolveRunner
         Require(request.Rho is not null, MethodParameters.Rho, "rho");
         Require(request.Mu is not null, MethodParameters.Mu, "mu");
 
-        if (method.IsBaseline() && (request.Init is not null || request.InitScale is not null || request.InitFile is not null))
+        if (request.Start is not null && (request.Init is not null || request.InitScale is not null || request.InitFile is not null))
+            throw new ArgumentException("starting layers replace init, init scale and init file: give one or the other");
+        if (method.IsBaseline() && (request.Init is not null || request.InitScale is not null || request.InitFile is not null || request.Start is not null))
             throw new ArgumentException($"method {method.Name()} is convex and takes no starting point (no init, init scale or init file)");
         if (request.Init == InitKind.File && request.InitFile is null)
             throw new ArgumentException("init 'file' needs an init file with the layers W1 .. WL");
