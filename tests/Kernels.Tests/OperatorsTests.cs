@@ -182,6 +182,22 @@ public class OperatorsTests
         GramOperator.Apply<double>(layout, k, ReadOnlyMemory<double>.Empty, Memory<double>.Empty, ReadOnlyMemory<double>.Empty,
             Memory<double>.Empty, e.Data, meAlone, workspace, workers);
         Assert.True(OperatorsTestData.RelativeError(meAlone, OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < Tight, "M vec E alone");
+
+        // Three loss products in one pass (a block of Hessian-vector products): each the same bits as alone.
+        var es = new[] { e, data.Gaussian(dl, d0), data.Gaussian(dl, d0) };
+        var meMany = new double[3 * dl * d0];
+        GramOperator.Apply<double>(layout, k, ReadOnlyMemory<double>.Empty, Memory<double>.Empty, ReadOnlyMemory<double>.Empty,
+            Memory<double>.Empty, es.SelectMany(x => x.Data).ToArray(), meMany, new double[GramOperator.WorkspaceLength(layout, 0, workers, 3)], workers);
+        for (int r = 0; r < 3; r++)
+        {
+            var one = new double[dl * d0];
+            GramOperator.Apply<double>(layout, k, ReadOnlyMemory<double>.Empty, Memory<double>.Empty, ReadOnlyMemory<double>.Empty,
+                Memory<double>.Empty, es[r].Data, one, workspace, workers);
+            Assert.True(one.AsSpan().SequenceEqual(meMany.AsSpan(r * dl * d0, dl * d0)), $"product {r} of the block");
+            Assert.True(OperatorsTestData.RelativeError(one, OperatorsTestData.GramTimes(stacked, n, dl, d0, es[r]).Data) < Tight, $"M vec E_{r}");
+        }
+        Assert.Throws<ArgumentException>(() => GramOperator.Apply<double>(layout, k, hs[0].Data, new double[dl * dl], ReadOnlyMemory<double>.Empty,
+            Memory<double>.Empty, es.SelectMany(x => x.Data).ToArray(), meMany, new double[GramOperator.WorkspaceLength(layout, 0, workers, 3)], workers));
     }
 
     [Theory]

@@ -108,6 +108,18 @@ public sealed class EvaluatorConformanceTests(GpuFixture fixture, ITestOutputHel
         double tolerance = precision == Precision.F64 ? 1e-10 : 5e-4;
         output.WriteLine($"{backend.Name()} {kind} {path.Name()} {precision.Name()} L={depth}: H V relative error {error:E2}");
         Assert.True(error < tolerance, $"H V relative error {error:E2} above {tolerance:E0}");
+
+        // A block of products at once (one pass over K on the Gram path): each as the reference gives it alone.
+        var directions = new[] { direction, GpuEvaluatorTests.Layers(dims, seed: 200 + depth), GpuEvaluatorTests.Layers(dims, seed: 300 + depth) };
+        var block = evaluator.HessianVectorProducts(layers, directions);
+        Assert.Equal(3, block.Length);
+        for (int r = 0; r < 3; r++)
+        {
+            var alone = new ReferenceEvaluator(problem).HessianVectorProduct(layers, directions[r]);
+            double blockError = EvaluationDifference.Between(new Evaluation { LossGradient = alone }, new Evaluation { LossGradient = block[r] }).LossGradient;
+            Assert.True(blockError < tolerance, $"product {r} of the block: relative error {blockError:E2} above {tolerance:E0}");
+        }
+        Assert.Empty(evaluator.HessianVectorProducts(layers, []));
     }
 
     /// <summary>

@@ -162,15 +162,18 @@ public static class GramOperator
     public static int Workers(GramLayout layout) =>
         Math.Clamp(layout.Length / MinElementsPerWorker, 1, Math.Min(Environment.ProcessorCount, layout.BlockCount));
 
-    /// <summary>Workspace elements <see cref="Apply{T}"/> needs for ng S* right-hand sides and the given worker count.</summary>
-    public static int WorkspaceLength(GramLayout layout, int ng, int workers) => workers * PerWorker(layout, ng);
+    /// <summary>
+    /// Workspace elements <see cref="Apply{T}"/> needs for ng S* right-hand sides, <paramref name="products"/> loss
+    /// products M vec E and the given worker count.
+    /// </summary>
+    public static int WorkspaceLength(GramLayout layout, int ng, int workers, int products = 1) => workers * PerWorker(layout, ng, products);
 
     /// <summary>
-    /// One worker's accumulators: ng S* sums, M vec E, and M vec E's rows as vectors of up to <see cref="RowLanes"/>
-    /// lanes, summed across lanes once at the end of the pass rather than once per row of every block.
+    /// One worker's accumulators: ng S* sums, the M vec E of each product, and M vec E's rows as vectors of up to
+    /// <see cref="RowLanes"/> lanes, summed across lanes once at the end of the pass rather than once per row of every block.
     /// </summary>
-    private static int PerWorker(GramLayout layout, int ng) =>
-        ng * layout.BlockLength + layout.OutputDim * layout.InputDim * (1 + RowLanes) + RowLanes;
+    private static int PerWorker(GramLayout layout, int ng, int products) =>
+        ng * layout.BlockLength + layout.OutputDim * layout.InputDim * (Math.Max(1, products) + RowLanes) + RowLanes;
 
     /// <summary>Lanes of the widest vector the pass uses (512 bits of float32).</summary>
     private const int RowLanes = 16;
@@ -179,7 +182,9 @@ public static class GramOperator
     /// One pass over K: <paramref name="sOut"/>[l] = S(H_l) for the nh symmetric matrices stacked in <paramref name="hs"/>
     /// (d_0 x d_0 each; results d_L x d_L), <paramref name="sAdjointOut"/>[l] = S*(G_l) for the ng symmetric matrices stacked in
     /// <paramref name="gs"/> (d_L x d_L each; results d_0 x d_0), and, when <paramref name="e"/> is not empty,
-    /// <paramref name="me"/> = M vec(E) (E and the result d_L x d_0).
+    /// <paramref name="me"/> = M vec(E) (E and the result d_L x d_0). Without S and S* right-hand sides,
+    /// <paramref name="e"/> may stack several E (the products of a block of Hessian-vector products): each chunk of K is
+    /// then read from memory once for all of them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<T>(GramLayout layout, ReadOnlyMemory<T> k,
@@ -194,12 +199,15 @@ public static class GramOperator
         if (gs.Length % (dL * dL) != 0 || sAdjointOut.Length != gs.Length / (dL * dL) * d0 * d0)
             throw new ArgumentException($"S* inputs ({gs.Length} values) and outputs ({sAdjointOut.Length}) are not matching stacks of {dL}x{dL} and {d0}x{d0} matrices", nameof(sAdjointOut));
         bool loss = !e.IsEmpty;
-        if (loss && (e.Length != dL * d0 || me.Length != dL * d0))
-            throw new ArgumentException($"E has {e.Length} and M vec E {me.Length} values, expected {dL * d0} each", nameof(e));
+        int products = e.Length / (dL * d0);
+        if (loss && (e.Length % (dL * d0) != 0 || me.Length != e.Length))
+            throw new ArgumentException($"E has {e.Length} and M vec E {me.Length} values, expected the same multiple of {dL * d0}", nameof(e));
+        if (products > 1 && (!hs.IsEmpty || !gs.IsEmpty))
+            throw new ArgumentException($"{products} loss products in one pass go without S and S* right-hand sides", nameof(e));
         if (workers < 1 || workers > layout.BlockCount)
             throw new ArgumentOutOfRangeException(nameof(workers), $"worker count {workers} must be in [1, {layout.BlockCount}]");
         int ng = gs.Length / (dL * dL);
-        int perWorker = PerWorker(layout, ng);
+        int perWorker = PerWorker(layout, ng, products);
         if (workspace.Length < workers * perWorker)
             throw new ArgumentException($"workspace has {workspace.Length} elements, the pass needs {workers * perWorker}", nameof(workspace));
 
@@ -233,9 +241,9 @@ public static class GramOperator
         if (loss)
         {
             var y = me.Span;
-            ws.Slice(ng * blockLength, dL * d0).CopyTo(y);
+            ws.Slice(ng * blockLength, y.Length).CopyTo(y);
             for (int w = 1; w < workers; w++)
-                TensorPrimitives.Add(y, ws.Slice(w * perWorker + ng * blockLength, dL * d0), y);
+                TensorPrimitives.Add(y, ws.Slice(w * perWorker + ng * blockLength, y.Length), y);
         }
     }
 
@@ -268,9 +276,10 @@ public static class GramOperator
             int dL = layout.OutputDim, d0 = layout.InputDim, blockLength = layout.BlockLength;
             int nh = hs.Length / blockLength, ng = gs.Length / (dL * dL);
             bool loss = !e.IsEmpty;
+            int products = e.Length / (dL * d0), size = dL * d0;
             var own = workspace.Span.Slice(worker * perWorker, perWorker);
             int lanes = TSimd.Count;
-            own[..(ng * blockLength + dL * d0)].Clear();
+            own[..(ng * blockLength + products * size)].Clear();
             var sSpan = sOut.Span;
             var gSpan = gs.Span;
             T half = T.One / (T.One + T.One);
@@ -290,7 +299,7 @@ public static class GramOperator
                 // sweeps add the loss rows into lane sums, which start on a 64-byte boundary (vector stores that
                 // straddle cache lines are slow).
                 bool lossOnly = nh == 0 && ng == 0, laneSums = loss && !lossOnly;
-                T* yLanes = (T*)(((nint)(y + (nint)dL * d0) + 63) & ~(nint)63);
+                T* yLanes = (T*)(((nint)(y + (nint)products * size) + 63) & ~(nint)63);
                 if (laneSums) new Span<T>(yLanes, dL * d0 * lanes).Clear();
                 for (int q = 0; q < layout.ChunkCount; q++)
                 {
@@ -302,12 +311,17 @@ public static class GramOperator
                     {
                         if (lossOnly)
                         {
-                            if (a != c)
-                                GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
-                                    y + (nint)a * d0 + b0, y + (nint)c * d0);
-                            else
-                                GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, ep + (nint)c * d0, ep + (nint)a * d0 + b0,
-                                    y + (nint)a * d0 + b0, null);
+                            // Every product from the same chunk: the first read brings it into L1 for the others.
+                            for (nint r = 0; r < products * size; r += size)
+                            {
+                                T* er = ep + r, yr = y + r;
+                                if (a != c)
+                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
+                                        yr + (nint)a * d0 + b0, yr + (nint)c * d0);
+                                else
+                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
+                                        yr + (nint)a * d0 + b0, null);
+                            }
                         }
                         else
                         {

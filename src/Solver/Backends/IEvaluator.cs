@@ -62,4 +62,12 @@ public interface IEvaluator : IDisposable
     /// <paramref name="direction"/> (V_1..V_L, the layers' shapes), Gauss-Newton and residual parts (docs/MATH.md section 6).
     /// </summary>
     Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction);
+
+    /// <summary>
+    /// H V for each of <paramref name="directions"/> at one point: the same products as
+    /// <see cref="HessianVectorProduct"/>, which an evaluator may compute together (the CPU Gram path reads K from
+    /// memory once for the whole block).
+    /// </summary>
+    Matrix<double>[][] HessianVectorProducts(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<IReadOnlyList<Matrix<double>>> directions) =>
+        directions.Select(direction => HessianVectorProduct(layers, direction)).ToArray();
 }

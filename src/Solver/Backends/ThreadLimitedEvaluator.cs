@@ -24,5 +24,11 @@ internal sealed class ThreadLimitedEvaluator(IEvaluator inner, int threads) : IE
         return inner.HessianVectorProduct(layers, direction);
     }
 
+    public Matrix<double>[][] HessianVectorProducts(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<IReadOnlyList<Matrix<double>>> directions)
+    {
+        using var limit = CpuThreads.Limit(threads);
+        return inner.HessianVectorProducts(layers, directions);
+    }
+
     public void Dispose() => inner.Dispose();
 }

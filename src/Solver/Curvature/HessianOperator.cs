@@ -6,7 +6,8 @@ namespace Flatness.Solver.Curvature;
 
 /// <summary>
 /// The loss Hessian at one point as a linear operator on flat parameter vectors (W_1 row-major, then W_2, ...),
-/// applied exactly through <see cref="IEvaluator.HessianVectorProduct"/>. Counts its products.
+/// applied exactly through <see cref="IEvaluator.HessianVectorProduct"/> (one vector) or
+/// <see cref="IEvaluator.HessianVectorProducts"/> (a block). Counts its products.
 /// </summary>
 public sealed class HessianOperator
 {
@@ -45,17 +46,51 @@ public sealed class HessianOperator
         Flatten(product, hv);
     }
 
-    /// <summary>The Hessian as a dense Dimension x Dimension matrix (Dimension products with the unit vectors).</summary>
+    /// <summary>Most products handed to the evaluator at once by <see cref="Apply(IReadOnlyList{double[]}, IReadOnlyList{double[]})"/>.</summary>
+    public const int MaxBlock = 16;
+
+    /// <summary>
+    /// products[r] = H vectors[r] for every r, handed to the evaluator in blocks of up to <see cref="MaxBlock"/> (the CPU
+    /// Gram path reads K from memory once per block). The same values as one <see cref="Apply(ReadOnlySpan{double}, Span{double})"/> each.
+    /// </summary>
+    public void Apply(IReadOnlyList<double[]> vectors, IReadOnlyList<double[]> products)
+    {
+        ArgumentNullException.ThrowIfNull(vectors);
+        ArgumentNullException.ThrowIfNull(products);
+        if (vectors.Count != products.Count)
+            throw new ArgumentException($"{vectors.Count} vectors but {products.Count} products");
+        for (int r = 0; r < vectors.Count; r++)
+            if (vectors[r].Length != Dimension || products[r].Length != Dimension)
+                throw new ArgumentException($"the Hessian acts on vectors of {Dimension} parameters, got {vectors[r].Length} and {products[r].Length} (pair {r})");
+        for (int first = 0; first < vectors.Count; first += MaxBlock)
+        {
+            int count = Math.Min(MaxBlock, vectors.Count - first);
+            var directions = new IReadOnlyList<Matrix<double>>[count];
+            for (int r = 0; r < count; r++) directions[r] = Unflatten(vectors[first + r]);
+            var block = _evaluator.HessianVectorProducts(_layers, directions);
+            Matvecs += count;
+            for (int r = 0; r < count; r++) Flatten(block[r], products[first + r]);
+        }
+    }
+
+    /// <summary>The Hessian as a dense Dimension x Dimension matrix (Dimension products with the unit vectors, in blocks).</summary>
     public Matrix<double> Assemble(CancellationToken cancellation = default)
     {
         var h = new Matrix<double>(Dimension, Dimension);
-        var e = new double[Dimension];
-        for (int i = 0; i < Dimension; i++)
+        for (int first = 0; first < Dimension; first += MaxBlock)
         {
             cancellation.ThrowIfCancellationRequested();
-            e[i] = 1;
-            Apply(e, h.Row(i));
-            e[i] = 0;
+            int count = Math.Min(MaxBlock, Dimension - first);
+            var units = new double[count][];
+            var rows = new double[count][];
+            for (int r = 0; r < count; r++)
+            {
+                units[r] = new double[Dimension];
+                units[r][first + r] = 1;
+                rows[r] = new double[Dimension];
+            }
+            Apply(units, rows);
+            for (int r = 0; r < count; r++) rows[r].CopyTo(h.Row(first + r));
         }
         return h;
     }

@@ -54,13 +54,14 @@ public static class TraceEstimators
     private static TraceEstimate Hutchinson(HessianOperator h, int m, Random rng, CancellationToken cancellation)
     {
         var samples = new double[m];
-        var hz = new double[h.Dimension];
-        for (int i = 0; i < m; i++)
+        for (int first = 0; first < m; first += HessianOperator.MaxBlock)
         {
             cancellation.ThrowIfCancellationRequested();
-            var z = Lanczos.RandomVector(rng, h.Dimension);
+            int count = Math.Min(HessianOperator.MaxBlock, m - first);
+            var z = Enumerable.Range(0, count).Select(_ => Lanczos.RandomVector(rng, h.Dimension)).ToArray();
+            var hz = Enumerable.Range(0, count).Select(_ => new double[h.Dimension]).ToArray();
             h.Apply(z, hz);
-            samples[i] = TensorPrimitives.Dot<double>(z, hz);
+            for (int r = 0; r < count; r++) samples[first + r] = TensorPrimitives.Dot<double>(z[r], hz[r]);
         }
         double mean = samples.Average();
         double? error = m > 1 ? Math.Sqrt(samples.Sum(s => (s - mean) * (s - mean)) / (m - 1) / m) : null;
@@ -71,31 +72,27 @@ public static class TraceEstimators
     {
         int n = h.Dimension, k = Math.Min(m / 3, n), g = m - 2 * k;
         // Q = orth(H S), S Rademacher n x k.
-        var y = new double[k][];
-        for (int i = 0; i < k; i++)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            y[i] = new double[n];
-            h.Apply(Lanczos.RandomVector(rng, n), y[i]);
-        }
+        var sketch = Enumerable.Range(0, k).Select(_ => Lanczos.RandomVector(rng, n)).ToArray();
+        var y = Enumerable.Range(0, k).Select(_ => new double[n]).ToArray();
+        cancellation.ThrowIfCancellationRequested();
+        h.Apply(sketch, y);
         var q = Orthonormal(y);
+        var hq = q.Select(_ => new double[n]).ToArray();
+        cancellation.ThrowIfCancellationRequested();
+        h.Apply(q, hq);
         double lowRank = 0;
-        var hq = new double[n];
-        foreach (var column in q)
-        {
-            h.Apply(column, hq);
-            lowRank += TensorPrimitives.Dot<double>(column, hq);
-        }
+        for (int i = 0; i < q.Length; i++) lowRank += TensorPrimitives.Dot<double>(q[i], hq[i]);
         // Hutchinson on (I - Q Q^T) H (I - Q Q^T) with the remaining g products.
         double rest = 0;
-        var hz = new double[n];
-        for (int i = 0; i < g; i++)
+        for (int first = 0; first < g; first += HessianOperator.MaxBlock)
         {
             cancellation.ThrowIfCancellationRequested();
-            var z = Lanczos.RandomVector(rng, n);
-            Project(z, q);
+            int count = Math.Min(HessianOperator.MaxBlock, g - first);
+            var z = Enumerable.Range(0, count).Select(_ => Lanczos.RandomVector(rng, n)).ToArray();
+            foreach (var column in z) Project(column, q);
+            var hz = z.Select(_ => new double[n]).ToArray();
             h.Apply(z, hz);
-            rest += TensorPrimitives.Dot<double>(z, hz);
+            for (int r = 0; r < count; r++) rest += TensorPrimitives.Dot<double>(z[r], hz[r]);
         }
         return new TraceEstimate(TraceEstimator.HutchPlusPlus, m, lowRank + (g > 0 ? rest / g : 0), null);
     }
@@ -113,23 +110,19 @@ public static class TraceEstimators
         var y = new double[m][];
         for (int i = 0; i < m; i++)
         {
-            cancellation.ThrowIfCancellationRequested();
             var g = new double[n];
             for (int t = 0; t < n; t++) g[t] = Normal(rng);
             TensorPrimitives.Multiply(g, Math.Sqrt(n) / TensorPrimitives.Norm<double>(g), g);
             omega[i] = g;
             y[i] = new double[n];
-            h.Apply(g, y[i]);
         }
+        cancellation.ThrowIfCancellationRequested();
+        h.Apply(omega, y);
         var (q, r) = ThinQr(y);                                    // Y = Q R, Q n x m, R m x m upper triangular
         var w = Gram(q, omega);                                    // W = Q^T Omega (m x m)
-        var z = new double[m][];                                   // Z = H Q
-        for (int i = 0; i < m; i++)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            z[i] = new double[n];
-            h.Apply(q[i], z[i]);
-        }
+        var z = q.Select(_ => new double[n]).ToArray();            // Z = H Q
+        cancellation.ThrowIfCancellationRequested();
+        h.Apply(q, z);
         var hm = Gram(q, z);                                       // H_Q = Q^T H Q (m x m)
         double traceH = 0;
         for (int i = 0; i < m; i++) traceH += hm[i, i];

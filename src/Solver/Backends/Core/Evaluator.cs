@@ -40,7 +40,7 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
     private readonly TMatrix _z;
     private readonly TMatrix[] _lossGradient, _traceGradient; // index 0 is W_1
     private readonly double[] _scalars;    // slot 0 the loss, slot j the trace of layer j
-    private HvpBuffers? _hvp;              // allocated on the first Hessian-vector product
+    private readonly List<HvpBuffers> _hvp = []; // one per direction of the largest block of Hessian-vector products so far
     private double[]? _hvpPoint;           // the layers whose P_j, Q_j, Z and ZQ_k the device holds for products, or null
     private bool _disposed;
 
@@ -132,32 +132,40 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
         };
     }
 
-    /// <summary>Buffers of the Hessian-vector product: V_j, dE, dZ, dZQ_k (k = 2..L) and the result.</summary>
+    /// <summary>Buffers of one Hessian-vector product: V_j, dE, dZ, dZQ_k (k = 2..L) and the result.</summary>
     private sealed record HvpBuffers(TMatrix[] Direction, TMatrix DE, TMatrix DZ, TMatrix[] DZQ, TMatrix[] Result);
 
-    private HvpBuffers Hvp()
+    /// <summary>Buffers for <paramref name="count"/> products at once (allocated on first use, then kept).</summary>
+    private IReadOnlyList<HvpBuffers> Hvp(int count)
     {
-        if (_hvp is not null) return _hvp;
         var dims = _products.Dims;
         int depth = _products.Depth, d0 = dims[0], dL = dims[depth];
         var shapes = Enumerable.Range(1, depth).Select(j => (dims[j], dims[j - 1])).ToArray();
-        var dzq = new TMatrix[depth + 1];
-        for (int k = 2; k <= depth; k++) dzq[k] = _ops.Allocate(dL, dims[k - 1], $"dZQ_{k}");
-        return _hvp = new HvpBuffers(_ops.AllocateStack(shapes, "direction V"), _ops.Allocate(dL, d0, "dE"), _ops.Allocate(dL, d0, "dZ"),
-            dzq, _ops.AllocateStack(shapes, "Hessian-vector product"));
+        while (_hvp.Count < count)
+        {
+            var dzq = new TMatrix[depth + 1];
+            for (int k = 2; k <= depth; k++) dzq[k] = _ops.Allocate(dL, dims[k - 1], $"dZQ_{k}");
+            _hvp.Add(new HvpBuffers(_ops.AllocateStack(shapes, "direction V"), _ops.Allocate(dL, d0, "dE"), _ops.Allocate(dL, d0, "dZ"),
+                dzq, _ops.AllocateStack(shapes, "Hessian-vector product")));
+        }
+        return _hvp.GetRange(0, count);
     }
 
-    public Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction)
+    public Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction) =>
+        HessianVectorProducts(layers, [direction])[0];
+
+    public Matrix<double>[][] HessianVectorProducts(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<IReadOnlyList<Matrix<double>>> directions)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(directions);
         LayerChecks.RequireShape(layers, _products.Dims);
-        LayerChecks.RequireShape(direction, _products.Dims);
+        foreach (var direction in directions) LayerChecks.RequireShape(direction, _products.Dims);
+        if (directions.Count == 0) return [];
         int depth = _products.Depth;
-        var b = Hvp();
+        var block = Hvp(directions.Count);
         var w = _products.W;
         var p = _products.P;
         var q = _products.Q;
-        var v = b.Direction;                      // v[j - 1] is V_j
         var dP = _x;                              // dP_k in the X_k buffers (d_L x d_k), k = 1..L-1
         var dQ = _y;                              // dQ_k in the Y_k buffers (d_{k-1} x d_0), k = 2..L
         bool samePoint = SamePoint(layers);
@@ -173,52 +181,65 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
             for (int k = 2; k <= depth; k++) _ops.Gemm(Op.None, Op.Transpose, T.One, k == 2 ? _z : _zq[k - 1], w[k - 1], T.Zero, _zq[k]);
             _hvpPoint = layers.SelectMany(m => m.Data).ToArray();
         }
-        _ops.UploadStack(direction, v);
 
-        // dQ_2 = V_1, dQ_{k+1} = V_k Q_k + W_k dQ_k; dE = dQ_{L+1}.
-        for (int k = 1; k <= depth; k++)
+        // Per direction, dQ_2 = V_1, dQ_{k+1} = V_k Q_k + W_k dQ_k; dE = dQ_{L+1}.
+        for (int r = 0; r < block.Count; r++)
         {
-            var target = k == depth ? b.DE : dQ[k + 1];
-            if (k == 1) _ops.Copy(v[0], target);
-            else
+            var b = block[r];
+            var v = b.Direction;                  // v[j - 1] is V_j
+            _ops.UploadStack(directions[r], v);
+            for (int k = 1; k <= depth; k++)
             {
-                _ops.Gemm(Op.None, Op.None, T.One, v[k - 1], q[k], T.Zero, target);
-                _ops.Gemm(Op.None, Op.None, T.One, w[k], dQ[k], T.One, target);
+                var target = k == depth ? b.DE : dQ[k + 1];
+                if (k == 1) _ops.Copy(v[0], target);
+                else
+                {
+                    _ops.Gemm(Op.None, Op.None, T.One, v[k - 1], q[k], T.Zero, target);
+                    _ops.Gemm(Op.None, Op.None, T.One, w[k], dQ[k], T.One, target);
+                }
             }
         }
-        // dP_{L-1} = V_L, dP_{k-1} = dP_k W_k + P_k V_k.
-        for (int k = depth; k >= 2; k--)
-        {
-            if (k == depth) _ops.Copy(v[depth - 1], dP[depth - 1]);
-            else
-            {
-                _ops.Gemm(Op.None, Op.None, T.One, dP[k], w[k], T.Zero, dP[k - 1]);
-                _ops.Gemm(Op.None, Op.None, T.One, p[k], v[k - 1], T.One, dP[k - 1]);
-            }
-        }
-        _path.ApplyNormal(b.DE, b.DZ, T.CreateTruncating(2.0 / Problem.Count));
+        // dZ = (2/n) sum_i <A_i, dE> A_i for the whole block at once (the Gram path reads K once for all of them).
+        _path.ApplyNormal(block.Select(b => b.DE).ToArray(), block.Select(b => b.DZ).ToArray(), T.CreateTruncating(2.0 / Problem.Count));
 
-        // dZQ_k beside the point's ZQ_k; (H V)_k = dP_k^T ZQ_k + P_k^T dZQ_k (P_L = I, dP_L = 0).
-        for (int k = 1; k <= depth; k++)
+        var results = new Matrix<double>[block.Count][];
+        for (int r = 0; r < block.Count; r++)
         {
-            var zq = k == 1 ? _z : _zq[k];
-            var dzq = k == 1 ? b.DZ : b.DZQ[k];
-            if (k > 1)
+            var b = block[r];
+            var v = b.Direction;
+            // dP_{L-1} = V_L, dP_{k-1} = dP_k W_k + P_k V_k.
+            for (int k = depth; k >= 2; k--)
             {
-                var zqBefore = k == 2 ? _z : _zq[k - 1];
-                var dzqBefore = k == 2 ? b.DZ : b.DZQ[k - 1];
-                _ops.Gemm(Op.None, Op.Transpose, T.One, dzqBefore, w[k - 1], T.Zero, dzq);
-                _ops.Gemm(Op.None, Op.Transpose, T.One, zqBefore, v[k - 2], T.One, dzq);
+                if (k == depth) _ops.Copy(v[depth - 1], dP[depth - 1]);
+                else
+                {
+                    _ops.Gemm(Op.None, Op.None, T.One, dP[k], w[k], T.Zero, dP[k - 1]);
+                    _ops.Gemm(Op.None, Op.None, T.One, p[k], v[k - 1], T.One, dP[k - 1]);
+                }
             }
-            var result = b.Result[k - 1];
-            if (k == depth) _ops.Copy(dzq, result);
-            else
+            // dZQ_k beside the point's ZQ_k; (H V)_k = dP_k^T ZQ_k + P_k^T dZQ_k (P_L = I, dP_L = 0).
+            for (int k = 1; k <= depth; k++)
             {
-                _ops.Gemm(Op.Transpose, Op.None, T.One, p[k], dzq, T.Zero, result);
-                _ops.Gemm(Op.Transpose, Op.None, T.One, dP[k], zq, T.One, result);
+                var zq = k == 1 ? _z : _zq[k];
+                var dzq = k == 1 ? b.DZ : b.DZQ[k];
+                if (k > 1)
+                {
+                    var zqBefore = k == 2 ? _z : _zq[k - 1];
+                    var dzqBefore = k == 2 ? b.DZ : b.DZQ[k - 1];
+                    _ops.Gemm(Op.None, Op.Transpose, T.One, dzqBefore, w[k - 1], T.Zero, dzq);
+                    _ops.Gemm(Op.None, Op.Transpose, T.One, zqBefore, v[k - 2], T.One, dzq);
+                }
+                var result = b.Result[k - 1];
+                if (k == depth) _ops.Copy(dzq, result);
+                else
+                {
+                    _ops.Gemm(Op.Transpose, Op.None, T.One, p[k], dzq, T.Zero, result);
+                    _ops.Gemm(Op.Transpose, Op.None, T.One, dP[k], zq, T.One, result);
+                }
             }
+            results[r] = _ops.DownloadStack(b.Result);
         }
-        return _ops.DownloadStack(b.Result);
+        return results;
     }
 
     /// <summary>Whether the device still holds the partial products and Z of exactly these layers.</summary>

@@ -48,8 +48,11 @@ internal interface IPathOperator<T, TMatrix> : IDisposable where T : unmanaged, 
     /// <summary>y = alpha q S*(G_j) for q of d_0 columns (j = L uses the constant S*(I)).</summary>
     void MultiplySAdjoint(int j, TMatrix q, TMatrix y, T alpha);
 
-    /// <summary>dZ = alpha sum_i &lt;A_i, dE&gt; A_i: the measurement operator followed by its adjoint (Hessian-vector products).</summary>
-    void ApplyNormal(TMatrix dE, TMatrix dZ, T alpha);
+    /// <summary>
+    /// dZ[r] = alpha sum_i &lt;A_i, dE[r]&gt; A_i for each r: the measurement operator followed by its adjoint
+    /// (Hessian-vector products; a path may serve the whole block in one pass over its data).
+    /// </summary>
+    void ApplyNormal(IReadOnlyList<TMatrix> dE, IReadOnlyList<TMatrix> dZ, T alpha);
 
     /// <summary>Flops of S(H_j) from Q_j, for choosing S or S* when only the trace is wanted.</summary>
     double SFlops(int j);

@@ -45,10 +45,13 @@ internal abstract class CpuPathOperator<T> : IPathOperator<T, Matrix<T>> where T
     public abstract double SAdjointFlops(int j);
     public virtual void Dispose() { }
 
-    public virtual void ApplyNormal(Matrix<T> dE, Matrix<T> dZ, T alpha)
+    public virtual void ApplyNormal(IReadOnlyList<Matrix<T>> dE, IReadOnlyList<Matrix<T>> dZ, T alpha)
     {
-        Forward(dE, _directional);
-        Adjoint(_directional, alpha, dZ);
+        for (int r = 0; r < dE.Count; r++)
+        {
+            Forward(dE[r], _directional);
+            Adjoint(_directional, alpha, dZ[r]);
+        }
     }
 
     /// <summary>f_i = &lt;A_i, E&gt; (the measurement operator).</summary>

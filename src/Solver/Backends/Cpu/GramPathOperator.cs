@@ -157,20 +157,32 @@ internal sealed class GramPathOperator<T> : DenseSandwichOperator<T> where T : u
     }
 
     /// <summary>
-    /// dZ = alpha X^T X vec(dE) = alpha n M vec(dE): one pass over K's loss product, or through X in T when reading it
-    /// twice is cheaper than reading K.
+    /// dZ = alpha X^T X vec(dE) = alpha n M vec(dE) for each dE of the block: one pass over K's loss product for all of
+    /// them (K is read from memory once), or through X in T when reading it twice per product is cheaper than reading K.
     /// </summary>
-    public override void ApplyNormal(Matrix<T> dE, Matrix<T> dZ, T alpha)
+    public override void ApplyNormal(IReadOnlyList<Matrix<T>> dE, IReadOnlyList<Matrix<T>> dZ, T alpha)
     {
-        if (_x is not null && 2L * Count * OutputDim * InputDim < _layout.Length)
+        if (_x is not null && 2L * Count * OutputDim * InputDim * dE.Count < _layout.Length)
         {
             base.ApplyNormal(dE, dZ, alpha);
             return;
         }
+        int size = OutputDim * InputDim, m = dE.Count;
+        if (_block.Length < m * size)
+        {
+            _block = new T[m * size];
+            _blockProducts = new T[m * size];
+            _blockWorkspace = new T[GramOperator.WorkspaceLength(_layout, 0, _workers, m)];
+        }
+        for (int r = 0; r < m; r++) dE[r].Data.CopyTo(_block, r * size);
         GramOperator.Apply<T>(_layout, _k, ReadOnlyMemory<T>.Empty, Memory<T>.Empty, ReadOnlyMemory<T>.Empty, Memory<T>.Empty,
-            dE.Data, _me, _workspace, _workers);
-        TensorPrimitives.Multiply(_me, alpha * T.CreateTruncating(Count), dZ.Data);
+            _block.AsMemory(0, m * size), _blockProducts.AsMemory(0, m * size), m == 1 ? _workspace : _blockWorkspace, _workers);
+        for (int r = 0; r < m; r++)
+            TensorPrimitives.Multiply(_blockProducts.AsSpan(r * size, size), alpha * T.CreateTruncating(Count), dZ[r].Data);
     }
+
+    // The stacked directions of a block of Hessian-vector products, their products and the pass's workspace (grown on demand).
+    private T[] _block = [], _blockProducts = [], _blockWorkspace = [];
 
     /// <summary>The loss and Z from the float64 residual of the problem's own X (near an interpolant).</summary>
     private void ResidualLoss64(Matrix<T> e, Matrix<T>? z)

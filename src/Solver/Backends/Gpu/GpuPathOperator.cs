@@ -44,10 +44,13 @@ internal abstract class GpuPathOperator<T> : IPathOperator<T, DeviceMatrix<T>> w
     public abstract double SAdjointFlops(int j);
     public void Dispose() { } // every buffer belongs to the device adapter
 
-    public void ApplyNormal(DeviceMatrix<T> dE, DeviceMatrix<T> dZ, T alpha)
+    public void ApplyNormal(IReadOnlyList<DeviceMatrix<T>> dE, IReadOnlyList<DeviceMatrix<T>> dZ, T alpha)
     {
-        Forward(dE, _f);
-        Adjoint(_f, alpha, dZ);
+        for (int r = 0; r < dE.Count; r++)
+        {
+            Forward(dE[r], _f);
+            Adjoint(_f, alpha, dZ[r]);
+        }
     }
 
     /// <summary>f_i = &lt;A_i, E&gt; into <paramref name="f"/> (length n).</summary>
