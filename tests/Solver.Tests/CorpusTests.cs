@@ -36,9 +36,9 @@ public sealed class CorpusTests
     public void EachHostileFileIsRefusedInOneLineNamingIt(Case c)
     {
         string path = Path.Combine(Directory, "npz", c.File);
-        long before = GC.GetTotalAllocatedBytes(precise: true);
+        long before = GC.GetAllocatedBytesForCurrentThread();
         var e = Assert.Throws<ProblemFileException>(() => ProblemFiles.LoadProblem(path));
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.StartsWith(path, e.Message);
         Assert.Contains(c.Fragment, e.Message);
         Assert.DoesNotContain('\n', e.Message);
