@@ -6,7 +6,7 @@ public sealed record SweepMergeResult(int Inputs, int CellsRead, int CellsCopied
 /// <summary>
 /// Combines the cell files of shard directories into one complete sweep directory (its cells/, sweep.json,
 /// CSVs, figures and summary.json). The result equals an unsharded run: outputs are built from the cells in
-/// sweep order, whichever shard computed them.
+/// sweep order, whichever shard computed them. The output is written under its directory lock, like a run's.
 /// </summary>
 public static class SweepMerge
 {
@@ -48,7 +48,9 @@ public static class SweepMerge
                 $"{missing.Length} of {cells.Count} cells are missing from the inputs (for example {string.Join(", ", missing.Take(3).Select(c => c.Key))}); " +
                 "run the shards that own them (cell index mod N) into one of the input directories and merge again");
 
+        // Under the output directory's lock, as a run writes it: a shard still running into it waits or is refused.
         var target = new CellStore(output);
+        using var hold = target.Lock();
         target.PrepareManifest(settings, claims.Select(c => c.Id));
         int copied = 0;
         var results = new CellResult[cells.Count];

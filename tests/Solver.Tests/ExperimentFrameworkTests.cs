@@ -162,7 +162,7 @@ public sealed class ExperimentFrameworkTests : IDisposable
     }
 
     [Fact]
-    public void MergedShardsEqualAnUnshardedRun()
+    public async Task MergedShardsEqualAnUnshardedRun()
     {
         new SweepRunner([new CountingClaim("T1"), new CountingClaim("T2", 3)], Settings).Run(Dir("whole"), Shard.All);
 
@@ -182,6 +182,16 @@ public sealed class ExperimentFrameworkTests : IDisposable
         var merged = SweepMerge.Merge(shardDirs, Dir("merged"), available);
         Assert.Equal(16, merged.CellsCopied);
         AssertSameOutputs(Dir("whole"), Dir("merged"), "T1", "T2");
+
+        // The output is written under its lock: while another run holds it, the merge waits.
+        var held = new CellStore(Dir("held")).Lock();
+        var merging = Task.Run(() => SweepMerge.Merge(shardDirs, Dir("held"), available));
+        await Task.Delay(400);
+        Assert.False(merging.IsCompleted);
+        Assert.False(File.Exists(Path.Combine(Dir("held"), "summary.json")));
+        held.Dispose();
+        Assert.Equal(16, (await merging).CellsCopied);
+        AssertSameOutputs(Dir("whole"), Dir("held"), "T1", "T2");
     }
 
     [Fact]
