@@ -14,7 +14,7 @@ version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props | 
 dotnet pack Kernels.sln -c Release -o "$work/feed" --nologo -v quiet
 echo "packages:"; ls -l "$work/feed" | awk 'NR > 1 { printf "  %-40s %10d bytes\n", $9, $5 }'
 # The libraries carry their XML documentation (IntelliSense for embedders).
-for lib in Flatness.Kernels Flatness.Solver; do
+for lib in Flatness.Kernels Flatness.Solver Flatness.Experiments; do
   # Entry names are stored uncompressed in a zip's headers.
   if ! LC_ALL=C grep -aqF "lib/net10.0/$lib.xml" "$work/feed/$lib.$version.nupkg"; then
     echo "package check: $lib.$version.nupkg has no lib/net10.0/$lib.xml" >&2; exit 1

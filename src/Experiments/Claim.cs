@@ -10,6 +10,7 @@ public abstract class Claim
 {
     /// <summary>"C1".."C6".</summary>
     public abstract string Id { get; }
+    /// <summary>What the claim says, in a few words.</summary>
     public abstract string Title { get; }
 
     /// <summary>The configurations of the grid, one parameter row each, without the replicate seed.</summary>
@@ -40,6 +41,7 @@ public abstract class Claim
         return cells;
     }
 
+    /// <summary>"C1 title".</summary>
     public override string ToString() => $"{Id} {Title}";
 }
 

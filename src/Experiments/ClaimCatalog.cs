@@ -5,6 +5,7 @@ namespace Flatness.Experiments;
 /// <summary>The claims of docs/MATH.md section 5, in order.</summary>
 public static class ClaimCatalog
 {
+    /// <summary>C1 .. C8, in order.</summary>
     public static IReadOnlyList<Claim> All { get; } =
     [
         new C1Exactness(),

@@ -10,6 +10,12 @@ public sealed record SweepMergeResult(int Inputs, int CellsRead, int CellsCopied
 /// </summary>
 public static class SweepMerge
 {
+    /// <summary>
+    /// Merges the shard directories <paramref name="inputs"/> into <paramref name="output"/> (which may be one of
+    /// them); <paramref name="available"/> are the claims their manifests may name (default: the catalog).
+    /// </summary>
+    /// <exception cref="InvalidDataException">the inputs are sweeps of different settings, or cells are missing (named).</exception>
+    /// <exception cref="DirectoryNotFoundException">an input does not exist.</exception>
     public static SweepMergeResult Merge(IReadOnlyList<string> inputs, string output, IReadOnlyList<Claim>? available = null)
     {
         if (inputs.Count == 0) throw new ArgumentException("merge needs at least one input directory");

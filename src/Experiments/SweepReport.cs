@@ -11,10 +11,14 @@ public sealed record ClaimSummary(
 /// <summary>summary.json: the sweep's settings and every claim's verdict.</summary>
 public sealed record SweepSummary(string Mode, int Seeds, string Precision, string Backend, IReadOnlyList<ClaimSummary> Claims)
 {
+    /// <summary>The summary's file name in a sweep directory.</summary>
     public const string FileName = "summary.json";
+    /// <summary>Whether every claim's verdict passed.</summary>
     public bool Passed => Claims.All(c => c.Passed);
+    /// <summary>Cells of the sweep, all claims together.</summary>
     public int Cells => Claims.Sum(c => c.Cells);
 
+    /// <summary>The summary as summary.json holds it (indented UTF-8 JSON).</summary>
     public string ToJson()
     {
         var buffer = new MemoryStream();
@@ -58,6 +62,8 @@ public sealed record SweepSummary(string Mode, int Seeds, string Precision, stri
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
+    /// <summary>Reads a summary.json written by <see cref="ToJson"/>.</summary>
+    /// <exception cref="InvalidDataException">the file is not such a summary.</exception>
     public static SweepSummary Read(string path)
     {
         try

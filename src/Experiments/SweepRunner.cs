@@ -30,6 +30,7 @@ public sealed record SweepProgress(SweepEvent Event, string ClaimId, string Clai
 public sealed record SweepRunResult(
     int TotalCells, int OwnedCells, int Computed, int Skipped, int MissingCells, SweepSummary? Summary)
 {
+    /// <summary>Whether every cell of the sweep is in the directory (the summary was then written).</summary>
     public bool Complete => MissingCells == 0;
 }
 
@@ -57,6 +58,7 @@ public sealed class SweepRunner
 
     /// <summary>Claims in id order: the order that fixes cell indices, whatever order they were asked for in.</summary>
     public IReadOnlyList<Claim> Claims { get; }
+    /// <summary>What every cell of the sweep shares.</summary>
     public SweepSettings Settings { get; }
     /// <summary>Every cell of the sweep, claim by claim, with global indices.</summary>
     internal IReadOnlyList<SweepCell> Cells { get; }
