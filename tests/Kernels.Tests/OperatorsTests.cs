@@ -153,6 +153,10 @@ public class OperatorsTests
     [InlineData(40, 5, 13, 2, 5)]
     [InlineData(25, 3, 37, 2, 6)]
     [InlineData(25, 4, 19, 1, 19)]
+    // Rows of 4 to 8 full vectors: the loss product alone keeps e_c and y_c in registers (with and without a tail).
+    [InlineData(12, 2, 64, 2, 3)]
+    [InlineData(12, 3, 66, 1, 0)]
+    [InlineData(12, 2, 34, 2, 4)]
     public void GramOperatorMatchesDefinition(int n, int dl, int d0, int workers, int chunkRows = 0)
     {
         var data = new OperatorsTestData(n + 100 * workers);
@@ -204,6 +208,7 @@ public class OperatorsTests
     [InlineData(40, 5, 13, 2, 5)]
     [InlineData(25, 3, 37, 1, 6)]
     [InlineData(30, 4, 50, 2, 0)]
+    [InlineData(12, 3, 70, 2, 0)]
     public void GramOperatorInFloat32MatchesDefinition(int n, int dl, int d0, int workers, int chunkRows)
     {
         var data = new OperatorsTestData(n + 7 * d0);

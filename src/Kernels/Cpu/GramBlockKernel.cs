@@ -26,9 +26,9 @@ internal readonly struct SwitchOff : ISwitch
 /// M vec(E): y_a[b] += &lt;C[b,:], e_c&gt; and, off the diagonal (a != c), y_c += e_a[b] C[b,:]. Each part is a
 /// compile-time switch, so one sweep costs only the parts it does. S and S* run over the chunk as one flat array; the
 /// loss rows go four at a time after them (the chunk is then in L1), into per-row lane sums that the pass adds up
-/// once at its end. A pass of the loss rows alone (<see cref="LossRowsStreaming"/>) goes one row at a time in storage
-/// order instead, so the hardware prefetcher follows K (measured: the four-row form with lane sums made the
-/// Hessian-vector product 1.6-2x slower). Row tails are done with 128-bit vectors and at most 3 scalars
+/// once at its end. A pass of the loss rows alone (<see cref="LossRowsStreaming"/>, or <see cref="LossRowsResident"/>
+/// for rows of 4-8 vectors) goes one row at a time in storage order instead, so the hardware prefetcher follows K
+/// (measured: the four-row form with lane sums made the Hessian-vector product 1.6-2x slower). Row tails are done with 128-bit vectors and at most 3 scalars
 /// (with scalar tails a 50-float row left 18 floats to scalar code, and float32 ran slower than float64).
 /// </summary>
 internal static unsafe class GramBlockKernel<T, TV, TSimd>
@@ -154,6 +154,68 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
             }
             ya[b] += TSimd.Sum(TSimd.Add(l0, l1)) + Vector128.Sum(lNarrow) + lScalar;
         }
+    }
+
+    /// <summary>
+    /// Most full vectors of a row that <see cref="LossRowsResident"/> keeps in registers: twice this many (e_c and y_c)
+    /// must fit the vector register file (32 registers with AVX-512, 16 below it).
+    /// </summary>
+    public static int ResidentVectors => TSimd.Count * sizeof(T) >= 64 ? 8 : 4;
+
+    /// <summary>
+    /// <see cref="LossRowsStreaming"/> for rows of at most <see cref="ResidentVectors"/> full vectors (plus a tail): e_c
+    /// and the running y_c stay in registers for the whole chunk, so a row costs its own loads and FMAs only (y_c is
+    /// stored once per chunk instead of read and written by every row, whose stores the next row's loads waited on).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LossRowsResident<TOffDiagonal>(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yc)
+        where TOffDiagonal : struct, ISwitch
+    {
+        int lanes = TSimd.Count, nv = d0 / lanes, narrow = Vector128<T>.Count;
+        TV x0 = nv > 0 ? TSimd.Load(ec) : TSimd.Zero, x1 = nv > 1 ? TSimd.Load(ec + lanes) : TSimd.Zero;
+        TV x2 = nv > 2 ? TSimd.Load(ec + 2 * lanes) : TSimd.Zero, x3 = nv > 3 ? TSimd.Load(ec + 3 * lanes) : TSimd.Zero;
+        TV x4 = nv > 4 ? TSimd.Load(ec + 4 * lanes) : TSimd.Zero, x5 = nv > 5 ? TSimd.Load(ec + 5 * lanes) : TSimd.Zero;
+        TV x6 = nv > 6 ? TSimd.Load(ec + 6 * lanes) : TSimd.Zero, x7 = nv > 7 ? TSimd.Load(ec + 7 * lanes) : TSimd.Zero;
+        TV y0 = TSimd.Zero, y1 = TSimd.Zero, y2 = TSimd.Zero, y3 = TSimd.Zero, y4 = TSimd.Zero, y5 = TSimd.Zero, y6 = TSimd.Zero, y7 = TSimd.Zero;
+        int tail = nv * lanes;
+        for (int b = 0; b < rows; b++)
+        {
+            T* row = c + (nint)b * d0;
+            T eab = TOffDiagonal.On ? ea[b] : T.Zero;
+            TV s = TSimd.Splat(eab), dot = TSimd.Zero, dot2 = TSimd.Zero;
+            if (nv > 0) { TV v = TSimd.Load(row); dot = TSimd.MultiplyAdd(v, x0, dot); if (TOffDiagonal.On) y0 = TSimd.MultiplyAdd(s, v, y0); }
+            if (nv > 1) { TV v = TSimd.Load(row + lanes); dot2 = TSimd.MultiplyAdd(v, x1, dot2); if (TOffDiagonal.On) y1 = TSimd.MultiplyAdd(s, v, y1); }
+            if (nv > 2) { TV v = TSimd.Load(row + 2 * lanes); dot = TSimd.MultiplyAdd(v, x2, dot); if (TOffDiagonal.On) y2 = TSimd.MultiplyAdd(s, v, y2); }
+            if (nv > 3) { TV v = TSimd.Load(row + 3 * lanes); dot2 = TSimd.MultiplyAdd(v, x3, dot2); if (TOffDiagonal.On) y3 = TSimd.MultiplyAdd(s, v, y3); }
+            if (nv > 4) { TV v = TSimd.Load(row + 4 * lanes); dot = TSimd.MultiplyAdd(v, x4, dot); if (TOffDiagonal.On) y4 = TSimd.MultiplyAdd(s, v, y4); }
+            if (nv > 5) { TV v = TSimd.Load(row + 5 * lanes); dot2 = TSimd.MultiplyAdd(v, x5, dot2); if (TOffDiagonal.On) y5 = TSimd.MultiplyAdd(s, v, y5); }
+            if (nv > 6) { TV v = TSimd.Load(row + 6 * lanes); dot = TSimd.MultiplyAdd(v, x6, dot); if (TOffDiagonal.On) y6 = TSimd.MultiplyAdd(s, v, y6); }
+            if (nv > 7) { TV v = TSimd.Load(row + 7 * lanes); dot2 = TSimd.MultiplyAdd(v, x7, dot2); if (TOffDiagonal.On) y7 = TSimd.MultiplyAdd(s, v, y7); }
+            int i = tail;
+            Vector128<T> lNarrow = Vector128<T>.Zero, scaleNarrow = Vector128.Create(eab);
+            for (; i <= d0 - narrow; i += narrow)
+            {
+                var v0 = Vector128.Load(row + i);
+                lNarrow = Fma128(v0, Vector128.Load(ec + i), lNarrow);
+                if (TOffDiagonal.On) Fma128(scaleNarrow, v0, Vector128.Load(yc + i)).Store(yc + i);
+            }
+            T lScalar = T.Zero;
+            for (; i < d0; i++)
+            {
+                lScalar += row[i] * ec[i];
+                if (TOffDiagonal.On) yc[i] += eab * row[i];
+            }
+            ya[b] += TSimd.Sum(TSimd.Add(dot, dot2)) + Vector128.Sum(lNarrow) + lScalar;
+        }
+        if (!TOffDiagonal.On) return;
+        if (nv > 0) TSimd.Store(yc, TSimd.Add(TSimd.Load(yc), y0));
+        if (nv > 1) TSimd.Store(yc + lanes, TSimd.Add(TSimd.Load(yc + lanes), y1));
+        if (nv > 2) TSimd.Store(yc + 2 * lanes, TSimd.Add(TSimd.Load(yc + 2 * lanes), y2));
+        if (nv > 3) TSimd.Store(yc + 3 * lanes, TSimd.Add(TSimd.Load(yc + 3 * lanes), y3));
+        if (nv > 4) TSimd.Store(yc + 4 * lanes, TSimd.Add(TSimd.Load(yc + 4 * lanes), y4));
+        if (nv > 5) TSimd.Store(yc + 5 * lanes, TSimd.Add(TSimd.Load(yc + 5 * lanes), y5));
+        if (nv > 6) TSimd.Store(yc + 6 * lanes, TSimd.Add(TSimd.Load(yc + 6 * lanes), y6));
+        if (nv > 7) TSimd.Store(yc + 7 * lanes, TSimd.Add(TSimd.Load(yc + 7 * lanes), y7));
     }
 
     /// <summary>The rows of M vec(E) from one block (see the class summary).</summary>

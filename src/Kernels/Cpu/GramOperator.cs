@@ -299,6 +299,10 @@ public static class GramOperator
                 // sweeps add the loss rows into lane sums, which start on a 64-byte boundary (vector stores that
                 // straddle cache lines are slow).
                 bool lossOnly = nh == 0 && ng == 0, laneSums = loss && !lossOnly;
+                // Rows of 4 to 8 full vectors keep e_c and y_c in registers (measured at d_0 = 50 and 64: 1.35-1.6x
+                // faster per pass; shorter rows gain nothing, longer ones do not fit the registers).
+                int fullVectors = d0 / lanes;
+                bool resident = fullVectors >= 4 && fullVectors <= GramBlockKernel<T, TV, TSimd>.ResidentVectors;
                 T* yLanes = (T*)(((nint)(y + (nint)products * size) + 63) & ~(nint)63);
                 if (laneSums) new Span<T>(yLanes, dL * d0 * lanes).Clear();
                 for (int q = 0; q < layout.ChunkCount; q++)
@@ -315,7 +319,16 @@ public static class GramOperator
                             for (nint r = 0; r < products * size; r += size)
                             {
                                 T* er = ep + r, yr = y + r;
-                                if (a != c)
+                                if (resident)
+                                {
+                                    if (a != c)
+                                        GramBlockKernel<T, TV, TSimd>.LossRowsResident<SwitchOn>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
+                                            yr + (nint)a * d0 + b0, yr + (nint)c * d0);
+                                    else
+                                        GramBlockKernel<T, TV, TSimd>.LossRowsResident<SwitchOff>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
+                                            yr + (nint)a * d0 + b0, null);
+                                }
+                                else if (a != c)
                                     GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
                                         yr + (nint)a * d0 + b0, yr + (nint)c * d0);
                                 else
