@@ -266,11 +266,30 @@ public static class Lanczos
         return after;
     }
 
-    /// <summary>w -= sum_j (q_j . w) q_j (one classical Gram-Schmidt pass).</summary>
+    /// <summary>Elements of w per cache-sized piece of <see cref="Orthogonalise"/> (8 KB of float64: w's piece stays in L1).</summary>
+    private const int Piece = 1024;
+
+    /// <summary>
+    /// w -= sum_j (q_j . w) q_j (one classical Gram-Schmidt pass), piece by piece of w: each q_j is read once for the
+    /// dots and once for the update, while w's piece stays in L1 (a dot and an update per q_j over all of w read w
+    /// from L2 twice per basis vector).
+    /// </summary>
     private static void Orthogonalise(double[] w, List<double[]> basis, IReadOnlyList<double[]> locked)
     {
-        foreach (var b in locked) TensorPrimitives.MultiplyAdd(b, -TensorPrimitives.Dot<double>(b, w), w, w);
-        foreach (var b in basis) TensorPrimitives.MultiplyAdd(b, -TensorPrimitives.Dot<double>(b, w), w, w);
+        int m = locked.Count + basis.Count, n = w.Length;
+        if (m == 0) return;
+        double[] Vector(int j) => j < locked.Count ? locked[j] : basis[j - locked.Count];
+        var c = new double[m];
+        for (int start = 0; start < n; start += Piece)
+        {
+            var piece = w.AsSpan(start, Math.Min(Piece, n - start));
+            for (int j = 0; j < m; j++) c[j] += TensorPrimitives.Dot<double>(Vector(j).AsSpan(start, piece.Length), piece);
+        }
+        for (int start = 0; start < n; start += Piece)
+        {
+            var piece = w.AsSpan(start, Math.Min(Piece, n - start));
+            for (int j = 0; j < m; j++) TensorPrimitives.MultiplyAdd(Vector(j).AsSpan(start, piece.Length), -c[j], piece, piece);
+        }
     }
 
     /// <summary>Makes <paramref name="q"/> a unit vector orthogonal to <paramref name="basis"/>; false when it lies in its span.</summary>
