@@ -114,7 +114,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
     public static void LossRowsStreaming<TOffDiagonal>(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yc)
         where TOffDiagonal : struct, ISwitch
     {
-        int lanes = TSimd.Count, narrow = Vector128<T>.Count;
+        int lanes = TSimd.Count;
         for (int b = 0; b < rows; b++)
         {
             T* row = c + (nint)b * d0;
@@ -139,21 +139,33 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
                 if (TOffDiagonal.On) TSimd.Store(yc + i, TSimd.MultiplyAdd(scale, v0, TSimd.Load(yc + i)));
                 i += lanes;
             }
-            Vector128<T> lNarrow = Vector128<T>.Zero, scaleNarrow = Vector128.Create(eab);
-            for (; i <= d0 - narrow; i += narrow)
-            {
-                var v0 = Vector128.Load(row + i);
-                lNarrow = Fma128(v0, Vector128.Load(ec + i), lNarrow);
-                if (TOffDiagonal.On) Fma128(scaleNarrow, v0, Vector128.Load(yc + i)).Store(yc + i);
-            }
-            T lScalar = T.Zero;
-            for (; i < d0; i++)
-            {
-                lScalar += row[i] * ec[i];
-                if (TOffDiagonal.On) yc[i] += eab * row[i];
-            }
-            ya[b] += TSimd.Sum(TSimd.Add(l0, l1)) + Vector128.Sum(lNarrow) + lScalar;
+            ya[b] += TSimd.Sum(TSimd.Add(l0, l1)) + RowTail<TOffDiagonal>(row, ec, yc, eab, i, d0);
         }
+    }
+
+    /// <summary>
+    /// A row's last elements from <paramref name="i"/> (fewer than a full vector): 128-bit vectors, then at most 3
+    /// scalars. Returns their part of &lt;row, e_c&gt; and adds eab times them to y_c (off the diagonal).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T RowTail<TOffDiagonal>(T* row, T* ec, T* yc, T eab, int i, int d0)
+        where TOffDiagonal : struct, ISwitch
+    {
+        int narrow = Vector128<T>.Count;
+        Vector128<T> dot = Vector128<T>.Zero, scale = Vector128.Create(eab);
+        for (; i <= d0 - narrow; i += narrow)
+        {
+            var v = Vector128.Load(row + i);
+            dot = Fma128(v, Vector128.Load(ec + i), dot);
+            if (TOffDiagonal.On) Fma128(scale, v, Vector128.Load(yc + i)).Store(yc + i);
+        }
+        T sum = Vector128.Sum(dot);
+        for (; i < d0; i++)
+        {
+            sum += row[i] * ec[i];
+            if (TOffDiagonal.On) yc[i] += eab * row[i];
+        }
+        return sum;
     }
 
     /// <summary>
@@ -171,7 +183,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
     public static void LossRowsResident<TOffDiagonal>(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yc)
         where TOffDiagonal : struct, ISwitch
     {
-        int lanes = TSimd.Count, nv = d0 / lanes, narrow = Vector128<T>.Count;
+        int lanes = TSimd.Count, nv = d0 / lanes;
         TV x0 = nv > 0 ? TSimd.Load(ec) : TSimd.Zero, x1 = nv > 1 ? TSimd.Load(ec + lanes) : TSimd.Zero;
         TV x2 = nv > 2 ? TSimd.Load(ec + 2 * lanes) : TSimd.Zero, x3 = nv > 3 ? TSimd.Load(ec + 3 * lanes) : TSimd.Zero;
         TV x4 = nv > 4 ? TSimd.Load(ec + 4 * lanes) : TSimd.Zero, x5 = nv > 5 ? TSimd.Load(ec + 5 * lanes) : TSimd.Zero;
@@ -191,21 +203,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
             if (nv > 5) { TV v = TSimd.Load(row + 5 * lanes); dot2 = TSimd.MultiplyAdd(v, x5, dot2); if (TOffDiagonal.On) y5 = TSimd.MultiplyAdd(s, v, y5); }
             if (nv > 6) { TV v = TSimd.Load(row + 6 * lanes); dot = TSimd.MultiplyAdd(v, x6, dot); if (TOffDiagonal.On) y6 = TSimd.MultiplyAdd(s, v, y6); }
             if (nv > 7) { TV v = TSimd.Load(row + 7 * lanes); dot2 = TSimd.MultiplyAdd(v, x7, dot2); if (TOffDiagonal.On) y7 = TSimd.MultiplyAdd(s, v, y7); }
-            int i = tail;
-            Vector128<T> lNarrow = Vector128<T>.Zero, scaleNarrow = Vector128.Create(eab);
-            for (; i <= d0 - narrow; i += narrow)
-            {
-                var v0 = Vector128.Load(row + i);
-                lNarrow = Fma128(v0, Vector128.Load(ec + i), lNarrow);
-                if (TOffDiagonal.On) Fma128(scaleNarrow, v0, Vector128.Load(yc + i)).Store(yc + i);
-            }
-            T lScalar = T.Zero;
-            for (; i < d0; i++)
-            {
-                lScalar += row[i] * ec[i];
-                if (TOffDiagonal.On) yc[i] += eab * row[i];
-            }
-            ya[b] += TSimd.Sum(TSimd.Add(dot, dot2)) + Vector128.Sum(lNarrow) + lScalar;
+            ya[b] += TSimd.Sum(TSimd.Add(dot, dot2)) + RowTail<TOffDiagonal>(row, ec, yc, eab, tail, d0);
         }
         if (!TOffDiagonal.On) return;
         if (nv > 0) TSimd.Store(yc, TSimd.Add(TSimd.Load(yc), y0));
