@@ -85,7 +85,11 @@ export SLURM_CONF="$WORK/slurm.conf"
 cleanup() {
   local rc=$?
   set +e
-  if [ -n "$ARRAY" ] && [ ${#PIDS[@]} -gt 0 ]; then scancel "$ARRAY" ${MERGE:+"$MERGE"} 2>/dev/null; fi
+  if [ -n "$ARRAY" ] && [ ${#PIDS[@]} -gt 0 ]; then
+    scancel "$ARRAY" ${MERGE:+"$MERGE"} 2>/dev/null
+    # scancel only asks: give the jobs' steps (and the flatness processes under them) up to 30 s to go.
+    for _ in $(seq 60); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
+  fi
   if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
     for f in "$WORK"/log/*.log "$WORK"/submit/logs/*; do
       [ -f "$f" ] && { echo "--- tail of $f"; tail -n 20 "$f"; }
@@ -241,15 +245,15 @@ echo "merge job:    $merge_state ExitCode=$merge_exit"
 
 echo "--- log of the requeued task ($WORK/submit/logs/reproduce-${TASK}.out, appended across runs):"
 LOG="$WORK/submit/logs/reproduce-${TASK}.out"
-grep -v '[│─╭╮╰╯┌┐└┘├┤┬┴┼]' "$LOG" | sed 's/^/  | /'
+{ grep -v '[│─╭╮╰╯┌┐└┘├┤┬┴┼]' "$LOG" || true; } | sed 's/^/  | /'
 echo "--- log of the merge job:"
-grep -v '[│─╭╮╰╯┌┐└┘├┤┬┴┼]' "$WORK/submit/logs/merge-$MERGE.out" | sed 's/^/  | /'
+{ grep -v '[│─╭╮╰╯┌┐└┘├┤┬┴┼]' "$WORK/submit/logs/merge-$MERGE.out" || true; } | sed 's/^/  | /'
 
 # The evidence that the task ran twice and the second run resumed: Slurm's restart count, the two starts in the
 # appended log, and the second run reusing the cells of the first.
 restarts=$(job_field "$TASK" Restarts)
 starts=$(grep -c "^.* task $REQUEUE_TASK/$SHARDS of array job $ARRAY .*restart" "$LOG" || true)
-last=$(grep -o "[0-9]* cells computed, [0-9]* already finished, [0-9.]* s wall" "$LOG" | tail -1)
+last=$(grep -o "[0-9]* cells computed, [0-9]* already finished, [0-9.]* s wall" "$LOG" | tail -1 || true)
 recomputed=$(echo "$last" | awk '{print $1}')
 resumed=$(echo "$last" | awk '{print $4}')
 first_runs=$(grep -c "already finished, [0-9.]* s wall" "$LOG" || true)
@@ -265,7 +269,7 @@ set +e
 "$FLATNESS" reproduce --mode "$MODE" --out "$WORK/unsharded" >"$WORK/log/unsharded.out" 2>&1
 unsharded_rc=$?
 set -e
-grep -v '[│─╭╮╰╯┌┐└┘├┤┬┴┼]' "$WORK/log/unsharded.out" | grep -v 'cells in this shard' | sed 's/^/  | /'
+{ grep -v '[│─╭╮╰╯┌┐└┘├┤┬┴┼]' "$WORK/log/unsharded.out" | grep -v 'cells in this shard' || true; } | sed 's/^/  | /'
 echo "unsharded exit code $unsharded_rc; merge job exit code ${merge_exit%%:*}"
 [ "$unsharded_rc" = "${merge_exit%%:*}" ] || fail "the merge job exited ${merge_exit%%:*}, the unsharded run $unsharded_rc"
 [ "$unsharded_rc" -le 1 ] || fail "the unsharded run failed with exit code $unsharded_rc"

@@ -157,6 +157,9 @@ public class OperatorsTests
     [InlineData(12, 2, 64, 2, 3)]
     [InlineData(12, 3, 66, 1, 0)]
     [InlineData(12, 2, 34, 2, 4)]
+    // The same with 256-bit (d_0 = 16..19) and 128-bit (d_0 = 8, 9) vectors, where those are the widest.
+    [InlineData(12, 2, 18, 2, 0)]
+    [InlineData(12, 2, 9, 1, 0)]
     public void GramOperatorMatchesDefinition(int n, int dl, int d0, int workers, int chunkRows = 0)
     {
         var data = new OperatorsTestData(n + 100 * workers);
@@ -209,6 +212,7 @@ public class OperatorsTests
     [InlineData(25, 3, 37, 1, 6)]
     [InlineData(30, 4, 50, 2, 0)]
     [InlineData(12, 3, 70, 2, 0)]
+    [InlineData(12, 2, 35, 1, 0)]
     public void GramOperatorInFloat32MatchesDefinition(int n, int dl, int d0, int workers, int chunkRows)
     {
         var data = new OperatorsTestData(n + 7 * d0);

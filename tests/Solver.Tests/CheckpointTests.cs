@@ -129,6 +129,103 @@ public class CheckpointTests
         AssertSameRun(plain, resumed, $"{method} resumed after a cancel at step {checkpoint.Step}");
     }
 
+    /// <summary>
+    /// A signal inside a penalty stage ends the run as cancelled wherever it comes, even where the stage has already
+    /// pushed the loss below the tolerance (an uninterrupted run tests the loss only at the end of the stage): resumed,
+    /// it ends as the uninterrupted run; a signal as the last stage ends leaves that run, complete.
+    /// </summary>
+    [Fact]
+    public void APenaltyRunStoppedAnywhereInsideAStageIsCancelledAndResumes()
+    {
+        using var evaluator = Cpu();
+        var all = new List<OptimizerCheckpoint>();
+        var plain = Build("penalty", Common(new CheckpointPolicy { Every = TimeSpan.Zero, Save = all.Add })).Run(evaluator, Start());
+        // Every step of the last stage (where the loss falls below the tolerance before the stage ends), and a few before.
+        long lastStage = all.Last(c => !c.Has("lbfgs_counters") && c.Step < plain.Steps).Step;
+        var points = Enumerable.Range(1, 4).Select(i => i * lastStage / 5).Concat(Enumerable.Range((int)lastStage + 1, (int)(plain.Steps - lastStage) - 1).Select(i => (long)i));
+        foreach (long at in points)
+        {
+            using var cancel = new CancellationTokenSource();
+            var saved = new List<OptimizerCheckpoint>();
+            long stopAt = at;
+            var progress = new OptimizerTests.Callback<ProgressReport>(p => { if (p.Step >= stopAt) cancel.Cancel(); });
+            var stopped = Build("penalty", Common(new CheckpointPolicy { Every = TimeSpan.FromHours(1), Save = saved.Add },
+                cancellation: cancel.Token, progress: progress)).Run(evaluator, Start());
+            if (stopped.Reason != StopReason.Cancelled)
+            {
+                // The signal came as the last stage ended: the run is then complete, and exactly the uninterrupted one.
+                AssertSameRun(plain, stopped, $"penalty finished while cancelled at step {at}");
+                continue;
+            }
+            var resumed = Build("penalty", Common(resume: Assert.Single(saved))).Run(evaluator, Start());
+            AssertSameRun(plain, resumed, $"penalty cancelled at step {at}");
+        }
+    }
+
+    [Fact]
+    public void ACheckpointWrittenOnAnotherThreadCountIsRefusedAndAFailedSaveOnlyWarns()
+    {
+        string dir = Directory.CreateTempSubdirectory("flatness-ckpt-").FullName;
+        try
+        {
+            string file = Path.Combine(dir, "run.ckpt");
+            var request = new SolveRequest
+            {
+                Generate = new ProblemSpec(ProblemKind.Gaussian, 5, 4, 1, 14, Seed: 3), Depth = 3, Method = SolveMethod.Gd,
+                LearningRate = 0.02, Steps = 120, Backend = BackendKind.Cpu, HistoryEvery = 0, Threads = 1, CheckpointFile = file,
+            };
+            using (var cancel = new CancellationTokenSource())
+                SolveRunner.Run(request with
+                {
+                    Cancellation = cancel.Token,
+                    Progress = new OptimizerTests.Callback<ProgressReport>(p => { if (p.Step >= 50) cancel.Cancel(); }),
+                });
+            var e = Assert.Throws<ProblemFileException>(() => SolveRunner.Run(request with { Threads = 2 }));
+            Assert.Contains("would not resume to the same bits", e.Message);
+            Assert.Contains("1 threads", e.Message);
+
+            // The checkpoint's directory vanishes during the run: one warning, and the run still ends normally.
+            string gone = Path.Combine(dir, "gone");
+            Directory.CreateDirectory(gone);
+            var warnings = new List<string>();
+            var result = SolveRunner.Run(request with
+            {
+                CheckpointFile = Path.Combine(gone, "run.ckpt"), CheckpointEvery = TimeSpan.Zero, Warn = warnings.Add,
+                Progress = new OptimizerTests.Callback<ProgressReport>(p => { if (p.Step == 10 && Directory.Exists(gone)) Directory.Delete(gone, true); }),
+            });
+            Assert.Equal(120, result.Steps);
+            Assert.Contains(warnings, w => w.StartsWith("checkpoint not saved", StringComparison.Ordinal));
+            Assert.Single(warnings);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [SkippableFact]
+    public void AFifoAsTheProblemIsRefusedAlsoWhenACheckpointExists()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/usr/bin/mkfifo"), "needs Linux and mkfifo");
+        string dir = Directory.CreateTempSubdirectory("flatness-ckpt-").FullName;
+        try
+        {
+            string fifo = Path.Combine(dir, "problem.npz"), file = Path.Combine(dir, "run.ckpt");
+            using (var mk = System.Diagnostics.Process.Start("/usr/bin/mkfifo", [fifo])) mk.WaitForExit();
+            File.WriteAllText(file, "");
+            var run = Task.Run(() => SolveRunner.Run(new SolveRequest { ProblemFile = fifo, Method = SolveMethod.Gd, CheckpointFile = file }));
+            Assert.True(run.Wait(TimeSpan.FromSeconds(30)) || run.IsFaulted, "the run blocked on the pipe");
+        }
+        catch (AggregateException e) when (e.InnerException is ProblemFileException p)
+        {
+            Assert.Contains("not a regular file", p.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void ACheckpointOfAnotherMethodIsRefused()
     {

@@ -101,9 +101,9 @@ internal static class SolveCommand
                     parse.GetValue(noise) ?? 0.0, parse.GetValue(seed), parse.GetValue(scale));
             }
             double? seconds = parse.GetValue(timeLimit);
-            if (seconds is double s && !(s > 0 && double.IsFinite(s))) throw new ArgumentException($"--time-limit must be a positive number of seconds, got {s}");
+            if (seconds is double s && !(s > 0 && s <= 1e9)) throw new ArgumentException($"--time-limit must be a positive number of seconds up to 1e9, got {s}");
             double? every = parse.GetValue(checkpointEvery);
-            if (every is double e && !(e >= 0 && double.IsFinite(e))) throw new ArgumentException($"--checkpoint-every must be a number of seconds >= 0, got {e}");
+            if (every is double e && !(e >= 0 && e <= 1e9)) throw new ArgumentException($"--checkpoint-every must be a number of seconds in [0, 1e9], got {e}");
             if (every is not null && parse.GetValue(checkpoint) is null) throw new ArgumentException("--checkpoint-every needs --checkpoint FILE");
 
             var request = new SolveRequest

@@ -64,9 +64,9 @@ public interface IEvaluator : IDisposable
     Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction);
 
     /// <summary>
-    /// H V for each of <paramref name="directions"/> at one point: the same products as
-    /// <see cref="HessianVectorProduct"/>, which an evaluator may compute together (the CPU Gram path reads K from
-    /// memory once for the whole block).
+    /// H V for each of <paramref name="directions"/> at one point: the products of
+    /// <see cref="HessianVectorProduct"/> (up to rounding), which an evaluator may compute together (the CPU Gram path
+    /// reads K from memory once for a block of up to 16).
     /// </summary>
     Matrix<double>[][] HessianVectorProducts(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<IReadOnlyList<Matrix<double>>> directions) =>
         directions.Select(direction => HessianVectorProduct(layers, direction)).ToArray();

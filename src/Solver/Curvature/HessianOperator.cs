@@ -46,14 +46,15 @@ public sealed class HessianOperator
         Flatten(product, hv);
     }
 
-    /// <summary>Most products handed to the evaluator at once by <see cref="Apply(IReadOnlyList{double[]}, IReadOnlyList{double[]})"/>.</summary>
+    /// <summary>Most products handed to the evaluator at once by <see cref="Apply(IReadOnlyList{double[]}, IReadOnlyList{double[]}, CancellationToken)"/>.</summary>
     public const int MaxBlock = 16;
 
     /// <summary>
     /// products[r] = H vectors[r] for every r, handed to the evaluator in blocks of up to <see cref="MaxBlock"/> (the CPU
-    /// Gram path reads K from memory once per block). The same values as one <see cref="Apply(ReadOnlySpan{double}, Span{double})"/> each.
+    /// Gram path reads K from memory once per block). The values of one <see cref="Apply(ReadOnlySpan{double}, Span{double})"/>
+    /// each, up to rounding; <paramref name="cancellation"/> is checked before every block.
     /// </summary>
-    public void Apply(IReadOnlyList<double[]> vectors, IReadOnlyList<double[]> products)
+    public void Apply(IReadOnlyList<double[]> vectors, IReadOnlyList<double[]> products, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(vectors);
         ArgumentNullException.ThrowIfNull(products);
@@ -64,6 +65,7 @@ public sealed class HessianOperator
                 throw new ArgumentException($"the Hessian acts on vectors of {Dimension} parameters, got {vectors[r].Length} and {products[r].Length} (pair {r})");
         for (int first = 0; first < vectors.Count; first += MaxBlock)
         {
+            cancellation.ThrowIfCancellationRequested();
             int count = Math.Min(MaxBlock, vectors.Count - first);
             var directions = new IReadOnlyList<Matrix<double>>[count];
             for (int r = 0; r < count; r++) directions[r] = Unflatten(vectors[first + r]);
@@ -89,7 +91,7 @@ public sealed class HessianOperator
                 units[r][first + r] = 1;
                 rows[r] = new double[Dimension];
             }
-            Apply(units, rows);
+            Apply(units, rows, cancellation);
             for (int r = 0; r < count; r++) rows[r].CopyTo(h.Row(first + r));
         }
         return h;

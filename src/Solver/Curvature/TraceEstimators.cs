@@ -60,7 +60,7 @@ public static class TraceEstimators
             int count = Math.Min(HessianOperator.MaxBlock, m - first);
             var z = Enumerable.Range(0, count).Select(_ => Lanczos.RandomVector(rng, h.Dimension)).ToArray();
             var hz = Enumerable.Range(0, count).Select(_ => new double[h.Dimension]).ToArray();
-            h.Apply(z, hz);
+            h.Apply(z, hz, cancellation);
             for (int r = 0; r < count; r++) samples[first + r] = TensorPrimitives.Dot<double>(z[r], hz[r]);
         }
         double mean = samples.Average();
@@ -74,12 +74,10 @@ public static class TraceEstimators
         // Q = orth(H S), S Rademacher n x k.
         var sketch = Enumerable.Range(0, k).Select(_ => Lanczos.RandomVector(rng, n)).ToArray();
         var y = Enumerable.Range(0, k).Select(_ => new double[n]).ToArray();
-        cancellation.ThrowIfCancellationRequested();
-        h.Apply(sketch, y);
+        h.Apply(sketch, y, cancellation);
         var q = Orthonormal(y);
         var hq = q.Select(_ => new double[n]).ToArray();
-        cancellation.ThrowIfCancellationRequested();
-        h.Apply(q, hq);
+        h.Apply(q, hq, cancellation);
         double lowRank = 0;
         for (int i = 0; i < q.Length; i++) lowRank += TensorPrimitives.Dot<double>(q[i], hq[i]);
         // Hutchinson on (I - Q Q^T) H (I - Q Q^T) with the remaining g products.
@@ -91,7 +89,7 @@ public static class TraceEstimators
             var z = Enumerable.Range(0, count).Select(_ => Lanczos.RandomVector(rng, n)).ToArray();
             foreach (var column in z) Project(column, q);
             var hz = z.Select(_ => new double[n]).ToArray();
-            h.Apply(z, hz);
+            h.Apply(z, hz, cancellation);
             for (int r = 0; r < count; r++) rest += TensorPrimitives.Dot<double>(z[r], hz[r]);
         }
         return new TraceEstimate(TraceEstimator.HutchPlusPlus, m, lowRank + (g > 0 ? rest / g : 0), null);
@@ -116,13 +114,11 @@ public static class TraceEstimators
             omega[i] = g;
             y[i] = new double[n];
         }
-        cancellation.ThrowIfCancellationRequested();
-        h.Apply(omega, y);
+        h.Apply(omega, y, cancellation);
         var (q, r) = ThinQr(y);                                    // Y = Q R, Q n x m, R m x m upper triangular
         var w = Gram(q, omega);                                    // W = Q^T Omega (m x m)
         var z = q.Select(_ => new double[n]).ToArray();            // Z = H Q
-        cancellation.ThrowIfCancellationRequested();
-        h.Apply(q, z);
+        h.Apply(q, z, cancellation);
         var hm = Gram(q, z);                                       // H_Q = Q^T H Q (m x m)
         double traceH = 0;
         for (int i = 0; i < m; i++) traceH += hm[i, i];

@@ -43,7 +43,7 @@ internal static class DescentLoop
 
         while (true)
         {
-            tracker.Checkpoint(() =>
+            tracker.BeginStep(() =>
             {
                 var c = new OptimizerCheckpoint(method, step);
                 c.Set("x", x);

@@ -24,10 +24,10 @@ internal sealed class LayerLbfgs(RunTracker tracker, OptimizerOptions options)
     /// <paramref name="maxIterations"/> iterations; steps are numbered on from earlier calls. With
     /// <paramref name="stopOnLoss"/> the run also ends once the loss tolerance is met. <paramref name="resume"/>
     /// continues an interrupted call (same arguments); <paramref name="checkpoint"/> turns its state into the run's
-    /// checkpoint, saved when the tracker says one is due.
+    /// checkpoint, saved when the tracker says one is due (every iteration begins a step of the run).
     /// </summary>
     public LbfgsResult Minimize(Objective objective, Matrix<double>[] x, long maxIterations, int memory, double functionTolerance, double mu,
-        string? stage = null, bool stopOnLoss = true, LbfgsState? resume = null, Func<LbfgsState, OptimizerCheckpoint>? checkpoint = null)
+        Func<LbfgsState, OptimizerCheckpoint> checkpoint, string? stage = null, bool stopOnLoss = true, LbfgsState? resume = null)
     {
         var buffer = LayerMath.Clone(x);
         bool lossReached = resume is not null && stopOnLoss && tracker.LossReached(LastLoss);
@@ -61,7 +61,8 @@ internal sealed class LayerLbfgs(RunTracker tracker, OptimizerOptions options)
             FunctionTolerance = functionTolerance,
             ShouldStop = () => lossReached || tracker.Interruption is not null,
             OnIteration = OnIteration,
-            BeforeIteration = checkpoint is null ? null : state => tracker.Checkpoint(() => checkpoint(state())),
+            // Every iteration begins a step of the run: the interruption is polled there (and the state saved when due).
+            BeforeIteration = state => tracker.BeginStep(() => checkpoint(state())),
             Resume = resume,
         });
         NonFiniteTrials += result.NonFiniteTrials;

@@ -72,7 +72,8 @@ internal sealed record LbfgsState(double[] X, double Value, double[] Gradient, d
     public static LbfgsState ReadFrom(OptimizerCheckpoint c, string prefix, int memory, int n)
     {
         long[] k = c.Integers(prefix + "counters", 5);
-        if (k[0] < -1 || k[0] >= memory || k[1] < 0 || k[1] > memory || k.Skip(2).Any(v => v < 0 || v > int.MaxValue))
+        if (k[0] < -1 || k[0] >= memory || k[1] < 0 || k[1] > memory || (k[1] == 0) != (k[0] == -1)
+            || k.Skip(2).Any(v => v < 0 || v > int.MaxValue))
             throw new ArgumentException($"the checkpoint's L-BFGS counters [{string.Join(", ", k)}] do not fit memory {memory}");
         return new LbfgsState(c.Reals(prefix + "x", n), c.Real(prefix + "value"), c.Reals(prefix + "gradient", n),
             Enumerable.Range(0, memory).Select(i => c.Reals($"{prefix}s{i}", n)).ToArray(),

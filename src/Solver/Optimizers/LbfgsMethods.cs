@@ -70,7 +70,7 @@ public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
         {
             if (pending is null)
             {
-                tracker.Checkpoint(() => State(null));
+                tracker.BeginStep(() => State(null));
                 if (tracker.LossReached(loss)) { reason = StopReason.LossTolerance; break; }
                 if (inner.Steps >= Options.MaxSteps) { reason = StopReason.MaxSteps; break; }
                 if (tracker.Interruption is { } interruption) { reason = interruption; break; }
@@ -80,10 +80,13 @@ public sealed class PenaltyContinuation(PenaltyOptions options) : IOptimizer
                 stageStart = inner.Steps;
             }
             var result = inner.Minimize(new Objective(evaluator, mu, 1), x, Options.MaxSteps - stageStart, Options.Memory,
-                Options.StageTolerance, mu, $"stage {stage}, mu {mu:G3}", stopOnLoss: false, resume: pending, checkpoint: State);
+                Options.StageTolerance, mu, State, $"stage {stage}, mu {mu:G3}", stopOnLoss: false, resume: pending);
             pending = null;
             value = result.Value;
             loss = inner.LastLoss;
+            // Stopped inside the stage: the run ends here (its state was saved at that iteration's start), before a
+            // loss test that a finished stage would only take at its end.
+            if (result.Status == LbfgsStatus.Stopped) { reason = tracker.Interruption ?? StopReason.Cancelled; break; }
         }
         long steps = inner.Steps;
         tracker.Record(steps, x, value, double.NaN, mu, final: true);
@@ -150,7 +153,7 @@ public sealed class WeightDecay(WeightDecayOptions options) : IOptimizer
             return c;
         }
         var result = inner.Minimize(objective, x, Options.MaxSteps, Options.Memory,
-            Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-12, Options.Mu, resume: pending, checkpoint: State);
+            Options.ObjectiveTolerance > 0 ? Options.ObjectiveTolerance : 1e-12, Options.Mu, State, resume: pending);
         tracker.Record(inner.Steps, x, result.Value, double.NaN, Options.Mu, final: true);
         tracker.Report(inner.Steps, inner.LastLoss, result.Value, final: true);
         return new OptimizerResult

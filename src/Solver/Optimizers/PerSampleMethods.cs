@@ -92,7 +92,7 @@ internal static class PerSampleLoop
             if (step >= options.MaxSteps) { reason = StopReason.MaxSteps; break; }
             if ((step & 63) == 0)
             {
-                tracker.Checkpoint(() =>
+                tracker.BeginStep(() =>
                 {
                     var c = new OptimizerCheckpoint(method, step);
                     c.Set("x", x);

@@ -25,7 +25,7 @@ internal sealed class RunTracker
         _reportEvery = Math.Max(1, options.MaxSteps / 200);
         _clock = Stopwatch.StartNew();
         if (options.ResumeFrom is { } saved) Restore(saved);
-        _nextSave = Elapsed + (options.Checkpoints?.Every ?? TimeSpan.Zero);
+        _nextSave = Later(Elapsed, options.Checkpoints?.Every ?? TimeSpan.Zero);
     }
 
     private readonly Stopwatch _clock;
@@ -43,8 +43,13 @@ internal sealed class RunTracker
     /// <summary>Evaluator calls made for the history (not part of the optimisation).</summary>
     public long HistoryEvaluations { get; private set; }
 
-    /// <summary>Why the run must stop now whatever its progress (cancelled, or out of time), or null.</summary>
-    public StopReason? Interruption =>
+    /// <summary>
+    /// Why the run must stop now whatever its progress (cancelled, or out of time), or null: as <see cref="BeginStep"/>
+    /// found it at the start of this step, so that the step's save and its stop test see the same answer.
+    /// </summary>
+    public StopReason? Interruption { get; private set; }
+
+    private StopReason? PollInterruption() =>
         _options.Cancellation.IsCancellationRequested ? StopReason.Cancelled
         : _options.TimeLimit is { } limit && Elapsed >= limit ? StopReason.TimeLimit
         : null;
@@ -109,11 +114,13 @@ internal sealed class RunTracker
     }
 
     /// <summary>
-    /// Saves the state <paramref name="state"/> builds (the loop's own, at the start of a step; the tracker adds its
-    /// own) when a save is due: the interval has passed, or the run is being stopped (cancelled or out of time; once).
+    /// At the start of every step: decides <see cref="Interruption"/> for the step, and saves the state
+    /// <paramref name="state"/> builds (the loop's own; the tracker adds its own) when a save is due: the interval has
+    /// passed, or the run is being stopped (cancelled or out of time; once).
     /// </summary>
-    public void Checkpoint(Func<OptimizerCheckpoint> state)
+    public void BeginStep(Func<OptimizerCheckpoint> state)
     {
+        Interruption = PollInterruption();
         if (_options.Checkpoints is not { } policy) return;
         bool stopping = Interruption is not null;
         if (stopping ? _savedAtInterruption : Elapsed < _nextSave) return;
@@ -126,14 +133,20 @@ internal sealed class RunTracker
         if (_topVector is not null) checkpoint.Set("tracker_top_vector", _topVector);
         foreach (var (name, values) in History.Columns()) checkpoint.Set("tracker_" + name, values);
         policy.Save(checkpoint);
-        _nextSave = Elapsed + policy.Every;
+        _nextSave = Later(Elapsed, policy.Every);
         _savedAtInterruption = stopping;
     }
+
+    /// <summary>a + b, or TimeSpan.MaxValue ("never") where that overflows.</summary>
+    private static TimeSpan Later(TimeSpan a, TimeSpan b) => b >= TimeSpan.MaxValue - a ? TimeSpan.MaxValue : a + b;
 
     private void Restore(OptimizerCheckpoint saved)
     {
         saved.RequireMethod(Method);
-        _before = TimeSpan.FromSeconds(saved.Real("tracker_seconds"));
+        double seconds = saved.Real("tracker_seconds");
+        if (!(seconds >= 0 && seconds < 1e12))
+            throw new ArgumentException($"the checkpoint's elapsed time {seconds} s is not a time a run has taken");
+        _before = TimeSpan.FromSeconds(seconds);
         _lastRecorded = saved.Integer("tracker_last_recorded");
         _lastReported = saved.Integer("tracker_last_reported");
         HistoryEvaluations = saved.Integer("tracker_history_evaluations");

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
+using Flatness.Solver.Backends;
 using Flatness.Solver.Optimizers;
 using Flatness.Solver.Problems;
 using Flatness.Solver.Problems.NumPy;
@@ -48,39 +49,76 @@ internal static class SolveCheckpoints
         Add("steps", r.Steps);
         Add("backend", r.Backend);
         Add("precision", r.Precision);
-        Add("threads", r.Threads);
         Add("history-every", r.HistoryEvery);
         Add("track-sharpness", r.TrackSharpness);
         Add("time-limit", r.TimeLimit?.Ticks);
         return $"{Kind} {Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))}";
     }
 
-    /// <summary>The checkpoint at <paramref name="path"/>, refused unless its tag is <paramref name="tag"/>.</summary>
+    /// <summary>The checkpoint at <paramref name="path"/>, refused unless it holds the fingerprint <paramref name="tag"/>.</summary>
     /// <exception cref="ProblemFileException">unreadable, or written by another request or version.</exception>
     public static OptimizerCheckpoint Load(string path, string tag)
     {
         var checkpoint = OptimizerCheckpoint.Load(path);
-        if (checkpoint.Tag != tag)
+        int bar = checkpoint.Tag.IndexOf(" | ", StringComparison.Ordinal);
+        if ((bar < 0 ? checkpoint.Tag : checkpoint.Tag[..bar]) != tag)
             throw new ProblemFileException(path, null, checkpoint.Tag.StartsWith(Kind + " ", StringComparison.Ordinal)
                 ? "this checkpoint was written by another command or version of flatness (its settings fingerprint differs); delete it to start afresh, or give another --checkpoint"
                 : "not a checkpoint of flatness solve");
         return checkpoint;
     }
 
+    /// <summary>
+    /// The code: the informational version and the module version ids of the solver and the kernels (deterministic
+    /// builds give the same id for the same code, so an edit is seen even without a new version number).
+    /// </summary>
     private static string Version =>
-        typeof(SolveCheckpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        (typeof(SolveCheckpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown")
+        + " " + typeof(SolveCheckpoints).Module.ModuleVersionId + " " + typeof(Flatness.Kernels.Cpu.Gemm).Module.ModuleVersionId;
 
-    /// <summary>The SHA-256 of the arrays as an .npz archive (the same arrays give the same bytes).</summary>
-    private static string ArraysHash(IEnumerable<NpyArray> arrays)
+    /// <summary>
+    /// What decides the bits besides the request: the evaluator the selector chose, the threads it may use and the
+    /// vector width of the kernels. A checkpoint written under others would resume to different (equally valid) bits.
+    /// </summary>
+    public static string Machine(Choice choice, int? threads) =>
+        $"{choice.Backend.Name()}/{choice.Path.Name()}/{choice.Precision.Name()}, " +
+        $"{threads ?? Math.Min(Environment.ProcessorCount, Flatness.Kernels.Cpu.Gemm.MaxThreads)} threads, {Flatness.Kernels.Cpu.Gemm.Isa}";
+
+    /// <summary>The tag saved with a checkpoint: the request's fingerprint, then what ran (<see cref="Machine"/>).</summary>
+    public static string Tag(string fingerprint, string machine) => $"{fingerprint} | {machine}";
+
+    /// <summary>Refuses a checkpoint written with another evaluator, thread count or vector width than this run's.</summary>
+    /// <exception cref="ProblemFileException">naming both.</exception>
+    public static void RequireMachine(string path, OptimizerCheckpoint checkpoint, string machine)
     {
-        using var bytes = new MemoryStream();
-        Npz.Write(bytes, arrays);
-        return Convert.ToHexStringLower(SHA256.HashData(bytes.ToArray()));
+        int bar = checkpoint.Tag.IndexOf(" | ", StringComparison.Ordinal);
+        string saved = bar < 0 ? "" : checkpoint.Tag[(bar + 3)..];
+        if (saved != machine)
+            throw new ProblemFileException(path, null,
+                $"this checkpoint was written with {saved}; this run has {machine}, so it would not resume to the same bits " +
+                "(give the same --backend and --threads on the same kind of machine, or delete the checkpoint to start afresh)");
     }
 
-    /// <summary>The file's SHA-256; "unreadable" when it cannot be read (loading it reports that properly).</summary>
+    /// <summary>The SHA-256 of the arrays: each one's name, dtype, shape and values, in order (nothing is copied).</summary>
+    private static string ArraysHash(IEnumerable<NpyArray> arrays)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var a in arrays)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes($"{a.Name} {a.DType.Descr()} {a.ShapeText}\n"));
+            if (a.Floats is { } floats) hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(floats.AsSpan()));
+            else hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.Integers.AsSpan()));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// The file's SHA-256; "not a regular file" or "unreadable" when it is not one or cannot be read (never opened:
+    /// a pipe would block; loading it reports the problem properly).
+    /// </summary>
     private static string FileHash(string path)
     {
+        if (IO.FileKind.Of(path) != IO.FileKindValue.Regular) return "not a regular file";
         try
         {
             using var stream = File.OpenRead(path);

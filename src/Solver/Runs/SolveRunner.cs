@@ -55,6 +55,8 @@ public static class SolveRunner
         using var evaluator = Evaluators.Create(problem, dims, choice, request.Warn, request.Threads);
         if (optimizer is not null)
         {
+            // Checkpoints record what ran (the evaluator chosen, the threads): known only now.
+            if (request.CheckpointFile is not null) optimizer = BuildOptimizer(request, SolveCheckpoints.Machine(choice, request.Threads));
             var run = optimizer.Run(evaluator, start!);
             double lambda = method == SolveMethod.Flat ? ((FlatOptions)OptionsOf(optimizer)).Lambda : 0.0;
             var metrics = RunMetrics.AtLayers(evaluator, run.Layers.Layers, lambda);
@@ -180,10 +182,33 @@ public static class SolveRunner
         return names.Count == 0 ? "it takes no parameters" : "it takes " + string.Join(", ", names);
     }
 
-    /// <summary>The optimiser with the request's parameters over the method's defaults; options are validated here.</summary>
-    public static IOptimizer BuildOptimizer(SolveRequest request)
+    /// <summary>
+    /// The optimiser with the request's parameters over the method's defaults; options are validated here. (The
+    /// request's checkpoint file is attached by <see cref="Run"/>, once the evaluator is chosen.)
+    /// </summary>
+    public static IOptimizer BuildOptimizer(SolveRequest request) => BuildOptimizer(request, machine: null);
+
+    /// <summary><see cref="BuildOptimizer(SolveRequest)"/>, with the checkpoint file attached when <paramref name="machine"/> is given.</summary>
+    private static IOptimizer BuildOptimizer(SolveRequest request, string? machine)
     {
-        var tag = new Lazy<string>(() => SolveCheckpoints.Tag(request));
+        string? file = machine is null ? null : request.CheckpointFile;
+        string fingerprint = file is null ? "" : SolveCheckpoints.Tag(request);
+        OptimizerCheckpoint? resume = file is not null && File.Exists(file) ? SolveCheckpoints.Load(file, fingerprint) : null;
+        if (resume is not null) SolveCheckpoints.RequireMachine(file!, resume, machine!);
+        bool warned = false;
+        void Save(OptimizerCheckpoint checkpoint)
+        {
+            try
+            {
+                checkpoint.Save(file!, SolveCheckpoints.Tag(fingerprint, machine!));
+            }
+            catch (ProblemFileException e)
+            {
+                // A failed save (a full disk) costs the checkpoint, never the run: the last good one stays in place.
+                if (!warned) request.Warn?.Invoke($"checkpoint not saved ({e.Message}); the run goes on");
+                warned = true;
+            }
+        }
         OptimizerOptions Common(OptimizerOptions o) => o with
         {
             MaxSteps = request.Steps ?? o.MaxSteps,
@@ -192,12 +217,8 @@ public static class SolveRunner
             TimeLimit = request.TimeLimit,
             Progress = request.Progress,
             Cancellation = request.Cancellation,
-            Checkpoints = request.CheckpointFile is { } file ? new CheckpointPolicy
-            {
-                Every = request.CheckpointEvery,
-                Save = checkpoint => checkpoint.Save(file, tag.Value),
-            } : null,
-            ResumeFrom = request.CheckpointFile is { } saved && File.Exists(saved) ? SolveCheckpoints.Load(saved, tag.Value) : null,
+            Checkpoints = file is null ? null : new CheckpointPolicy { Every = request.CheckpointEvery, Save = Save },
+            ResumeFrom = resume,
         };
         int sampleSeed = unchecked(request.Seed + 2);
         IOptimizer optimizer = request.Method switch

@@ -154,10 +154,15 @@ internal sealed class Evaluator<T, TMatrix> : IEvaluator where T : unmanaged, IF
     public Matrix<double>[] HessianVectorProduct(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<Matrix<double>> direction) =>
         HessianVectorProducts(layers, [direction])[0];
 
+    /// <summary>Most products computed together (each needs its own buffers, kept for the evaluator's life).</summary>
+    private const int MaxHvpBlock = 16;
+
     public Matrix<double>[][] HessianVectorProducts(IReadOnlyList<Matrix<double>> layers, IReadOnlyList<IReadOnlyList<Matrix<double>>> directions)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(directions);
+        if (directions.Count > MaxHvpBlock)
+            return directions.Chunk(MaxHvpBlock).SelectMany(block => HessianVectorProducts(layers, block)).ToArray();
         LayerChecks.RequireShape(layers, _products.Dims);
         foreach (var direction in directions) LayerChecks.RequireShape(direction, _products.Dims);
         if (directions.Count == 0) return [];
