@@ -60,8 +60,7 @@ internal static class SolveCheckpoints
     public static OptimizerCheckpoint Load(string path, string tag)
     {
         var checkpoint = OptimizerCheckpoint.Load(path);
-        int bar = checkpoint.Tag.IndexOf(" | ", StringComparison.Ordinal);
-        if ((bar < 0 ? checkpoint.Tag : checkpoint.Tag[..bar]) != tag)
+        if (Parts(checkpoint.Tag).Fingerprint != tag)
             throw new ProblemFileException(path, null, checkpoint.Tag.StartsWith(Kind + " ", StringComparison.Ordinal)
                 ? "this checkpoint was written by another command or version of flatness (its settings fingerprint differs); delete it to start afresh, or give another --checkpoint"
                 : "not a checkpoint of flatness solve");
@@ -84,15 +83,23 @@ internal static class SolveCheckpoints
         $"{choice.Backend.Name()}/{choice.Path.Name()}/{choice.Precision.Name()}, " +
         $"{threads ?? Math.Min(Environment.ProcessorCount, Flatness.Kernels.Cpu.Gemm.MaxThreads)} threads, {Flatness.Kernels.Cpu.Gemm.Isa}";
 
+    private const string Separator = " | ";
+
     /// <summary>The tag saved with a checkpoint: the request's fingerprint, then what ran (<see cref="Machine"/>).</summary>
-    public static string Tag(string fingerprint, string machine) => $"{fingerprint} | {machine}";
+    public static string Tag(string fingerprint, string machine) => fingerprint + Separator + machine;
+
+    /// <summary>The two parts of a <see cref="Tag(string, string)"/> (the machine "" in a tag without one).</summary>
+    private static (string Fingerprint, string Machine) Parts(string tag)
+    {
+        int bar = tag.IndexOf(Separator, StringComparison.Ordinal);
+        return bar < 0 ? (tag, "") : (tag[..bar], tag[(bar + Separator.Length)..]);
+    }
 
     /// <summary>Refuses a checkpoint written with another evaluator, thread count or vector width than this run's.</summary>
     /// <exception cref="ProblemFileException">naming both.</exception>
     public static void RequireMachine(string path, OptimizerCheckpoint checkpoint, string machine)
     {
-        int bar = checkpoint.Tag.IndexOf(" | ", StringComparison.Ordinal);
-        string saved = bar < 0 ? "" : checkpoint.Tag[(bar + 3)..];
+        string saved = Parts(checkpoint.Tag).Machine;
         if (saved != machine)
             throw new ProblemFileException(path, null,
                 $"this checkpoint was written with {saved}; this run has {machine}, so it would not resume to the same bits " +
