@@ -18,6 +18,13 @@ public class CheckpointTests
     private static readonly SensingProblem Problem = Generators.Gaussian(5, 4, 1, 14, seed: 3);
     private static readonly int[] Dims = Initializers.Dims(5, 4, 3, 4);
 
+    /// <summary>120 steps of gd on the problem above, as a solve request.</summary>
+    private static readonly SolveRequest SmallGd = new()
+    {
+        Generate = new ProblemSpec(ProblemKind.Gaussian, 5, 4, 1, 14, Seed: 3), Depth = 3, Method = SolveMethod.Gd,
+        LearningRate = 0.02, Steps = 120, Backend = BackendKind.Cpu, HistoryEvery = 0,
+    };
+
     private static IEvaluator Cpu() => Evaluators.Create(Problem, Dims, new EvaluatorOptions { Backend = BackendKind.Cpu });
     private static Factorization Start() => Initializers.Gaussian(Dims, 0.7, 5);
 
@@ -169,11 +176,7 @@ public class CheckpointTests
         try
         {
             string file = Path.Combine(dir, "run.ckpt");
-            var request = new SolveRequest
-            {
-                Generate = new ProblemSpec(ProblemKind.Gaussian, 5, 4, 1, 14, Seed: 3), Depth = 3, Method = SolveMethod.Gd,
-                LearningRate = 0.02, Steps = 120, Backend = BackendKind.Cpu, HistoryEvery = 0, Threads = 1, CheckpointFile = file,
-            };
+            var request = SmallGd with { Threads = 1, CheckpointFile = file };
             using (var cancel = new CancellationTokenSource())
                 SolveRunner.Run(request with
                 {
@@ -243,11 +246,7 @@ public class CheckpointTests
         try
         {
             string file = Path.Combine(dir, "run.ckpt");
-            var request = new SolveRequest
-            {
-                Generate = new ProblemSpec(ProblemKind.Gaussian, 5, 4, 1, 14, Seed: 3), Depth = 3, Method = SolveMethod.Gd,
-                LearningRate = 0.02, Steps = 120, Backend = BackendKind.Cpu, HistoryEvery = 0,
-            };
+            var request = SmallGd;
             var plain = SolveRunner.Run(request);
             Assert.Null(plain.ResumedAtStep);
 
