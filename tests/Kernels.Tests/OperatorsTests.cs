@@ -207,6 +207,42 @@ public class OperatorsTests
             Memory<double>.Empty, es.SelectMany(x => x.Data).ToArray(), meMany, new double[GramOperator.WorkspaceLength(layout, 0, workers, 3)], workers));
     }
 
+    /// <summary>
+    /// The loss beside only an S or only an S* right-hand side (depth 2 asks for one of them): with rows of 4 to 8 full
+    /// vectors the first sweep does the loss in registers beside that part alone, otherwise the flat sweep and lane sums.
+    /// </summary>
+    [Theory]
+    [InlineData(12, 3, 64, 2, 3)]
+    [InlineData(12, 2, 66, 1, 0)]
+    [InlineData(12, 3, 34, 2, 4)]
+    [InlineData(12, 3, 13, 2, 0)]
+    public void GramOperatorLossBesideOneSide(int n, int dl, int d0, int workers, int chunkRows)
+    {
+        var data = new OperatorsTestData(n + 11 * d0);
+        var stacked = data.Stacked(n, dl, d0);
+        var layout = new GramLayout(dl, d0, chunkRows);
+        var k = new double[layout.Length];
+        GramOperator.Build<double, double>(layout, n, stacked, k);
+        var h = data.Symmetric(d0);
+        var g = data.Symmetric(dl);
+        var e = data.Gaussian(dl, d0);
+        var expected = OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data;
+
+        var sOut = new double[dl * dl];
+        var me = new double[dl * d0];
+        GramOperator.Apply<double>(layout, k, h.Data, sOut, ReadOnlyMemory<double>.Empty, Memory<double>.Empty, e.Data, me,
+            new double[GramOperator.WorkspaceLength(layout, 0, workers)], workers);
+        Assert.True(OperatorsTestData.RelativeError(sOut, OperatorsTestData.S(stacked, n, dl, d0, h).Data) < Tight, "S(H) beside the loss");
+        Assert.True(OperatorsTestData.RelativeError(me, expected) < Tight, "M vec E beside S");
+
+        var saOut = new double[d0 * d0];
+        Array.Clear(me);
+        GramOperator.Apply<double>(layout, k, ReadOnlyMemory<double>.Empty, Memory<double>.Empty, g.Data, saOut, e.Data, me,
+            new double[GramOperator.WorkspaceLength(layout, 1, workers)], workers);
+        Assert.True(OperatorsTestData.RelativeError(saOut, OperatorsTestData.SAdjoint(stacked, n, dl, d0, g).Data) < Tight, "S*(G) beside the loss");
+        Assert.True(OperatorsTestData.RelativeError(me, expected) < Tight, "M vec E beside S*");
+    }
+
     [Theory]
     [InlineData(40, 5, 13, 2, 5)]
     [InlineData(25, 3, 37, 1, 6)]

@@ -24,12 +24,14 @@ internal readonly struct SwitchOff : ISwitch
 /// The vector loop of the pass over K (<see cref="GramOperator"/>): one sweep over a d_0 x d_0 block C = C_ac that
 /// serves, from each vector of C loaded once, an S dot product &lt;C, H&gt;, an S* update Acc += w C and the rows of
 /// M vec(E): y_a[b] += &lt;C[b,:], e_c&gt; and, off the diagonal (a != c), y_c += e_a[b] C[b,:]. Each part is a
-/// compile-time switch, so one sweep costs only the parts it does. S and S* run over the chunk as one flat array; the
-/// loss rows go four at a time after them (the chunk is then in L1), into per-row lane sums that the pass adds up
-/// once at its end. A pass of the loss rows alone (<see cref="LossRowsStreaming"/>, or <see cref="LossRowsResident"/>
-/// for rows of 4-8 vectors) goes one row at a time in storage order instead, so the hardware prefetcher follows K
-/// (measured: the four-row form with lane sums made the Hessian-vector product 1.6-2x slower). Row tails are done with 128-bit vectors and at most 3 scalars
-/// (with scalar tails a 50-float row left 18 floats to scalar code, and float32 ran slower than float64).
+/// compile-time switch, so one sweep costs only the parts it does. For rows of 4 to 8 full vectors,
+/// <see cref="RowsResident"/> goes one row at a time in storage order with e_c and y_c in registers, doing the loss rows
+/// alone (a Hessian-vector product's pass) or beside one S and one S* right-hand side. Otherwise S and S* run over the
+/// chunk as one flat array and the loss rows go four at a time after them (the chunk is then in L1), into per-row lane
+/// sums that the pass adds up once at its end; a pass of the loss rows alone (<see cref="LossRowsStreaming"/>) goes
+/// one row at a time, so the hardware prefetcher follows K (measured: the four-row form with lane sums made the
+/// Hessian-vector product 1.6-2x slower). Row tails are done with 128-bit vectors and at most 3 scalars (with scalar
+/// tails a 50-float row left 18 floats to scalar code, and float32 ran slower than float64).
 /// </summary>
 internal static unsafe class GramBlockKernel<T, TV, TSimd>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -145,42 +147,66 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
 
     /// <summary>
     /// A row's last elements from <paramref name="i"/> (fewer than a full vector): 128-bit vectors, then at most 3
-    /// scalars. Returns their part of &lt;row, e_c&gt; and adds eab times them to y_c (off the diagonal).
+    /// scalars. Returns their part of &lt;row, e_c&gt; and adds eab times them to y_c (off the diagonal); with
+    /// <typeparamref name="TS"/> adds their part of &lt;row, h&gt; to <paramref name="sDot"/>, with
+    /// <typeparamref name="TAdjoint"/> w times them to acc.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T RowTail<TOffDiagonal>(T* row, T* ec, T* yc, T eab, int i, int d0)
+    private static T RowTail<TS, TAdjoint, TOffDiagonal>(T* row, T* h, T* acc, T w, ref T sDot, T* ec, T* yc, T eab, int i, int d0)
+        where TS : struct, ISwitch
+        where TAdjoint : struct, ISwitch
         where TOffDiagonal : struct, ISwitch
     {
         int narrow = Vector128<T>.Count;
-        Vector128<T> dot = Vector128<T>.Zero, scale = Vector128.Create(eab);
+        Vector128<T> dot = Vector128<T>.Zero, sNarrow = Vector128<T>.Zero, scale = Vector128.Create(eab), wNarrow = Vector128.Create(w);
         for (; i <= d0 - narrow; i += narrow)
         {
             var v = Vector128.Load(row + i);
             dot = Fma128(v, Vector128.Load(ec + i), dot);
             if (TOffDiagonal.On) Fma128(scale, v, Vector128.Load(yc + i)).Store(yc + i);
+            if (TS.On) sNarrow = Fma128(v, Vector128.Load(h + i), sNarrow);
+            if (TAdjoint.On) Fma128(wNarrow, v, Vector128.Load(acc + i)).Store(acc + i);
         }
         T sum = Vector128.Sum(dot);
+        if (TS.On) sDot += Vector128.Sum(sNarrow);
         for (; i < d0; i++)
         {
             sum += row[i] * ec[i];
             if (TOffDiagonal.On) yc[i] += eab * row[i];
+            if (TS.On) sDot += row[i] * h[i];
+            if (TAdjoint.On) acc[i] += w * row[i];
         }
         return sum;
     }
 
+    /// <summary>A row's last elements for the loss alone (see <see cref="RowTail{TS, TAdjoint, TOffDiagonal}"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T RowTail<TOffDiagonal>(T* row, T* ec, T* yc, T eab, int i, int d0)
+        where TOffDiagonal : struct, ISwitch
+    {
+        T unused = T.Zero;
+        return RowTail<SwitchOff, SwitchOff, TOffDiagonal>(row, null, null, T.Zero, ref unused, ec, yc, eab, i, d0);
+    }
+
     /// <summary>
-    /// Most full vectors of a row that <see cref="LossRowsResident"/> keeps in registers: twice this many (e_c and y_c)
+    /// Most full vectors of a row that <see cref="RowsResident"/> keeps in registers: twice this many (e_c and y_c)
     /// must fit the vector register file (32 registers with AVX-512, 16 below it).
     /// </summary>
     public static int ResidentVectors => TSimd.Count * sizeof(T) >= 64 ? 8 : 4;
 
     /// <summary>
-    /// <see cref="LossRowsStreaming"/> for rows of at most <see cref="ResidentVectors"/> full vectors (plus a tail): e_c
-    /// and the running y_c stay in registers for the whole chunk, so a row costs its own loads and FMAs only (y_c is
-    /// stored once per chunk instead of read and written by every row, whose stores the next row's loads waited on).
+    /// One sweep over a chunk of rows of at most <see cref="ResidentVectors"/> full vectors (plus a tail) that serves
+    /// the loss rows and, as switched on, an S dot product &lt;C, H&gt; (returned; else 0) and an S* update
+    /// Acc += w C, row by row in storage order: e_c and the running y_c stay in registers for the whole chunk, so a
+    /// row costs its own loads and FMAs only (y_c is stored once per chunk instead of read and written by every row,
+    /// whose stores the next row's loads waited on), and each vector of K is loaded once for all the parts (measured
+    /// at d_0 = 50, float64: one fused sweep for S, S* and the loss took 0.68 of a flat S and S* sweep followed by the
+    /// four-row loss rows). <paramref name="h"/> and <paramref name="acc"/> point at the chunk's rows of H and Acc.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LossRowsResident<TOffDiagonal>(T* c, int rows, int d0, T* ec, T* ea, T* ya, T* yc)
+    public static T RowsResident<TS, TAdjoint, TOffDiagonal>(T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yc)
+        where TS : struct, ISwitch
+        where TAdjoint : struct, ISwitch
         where TOffDiagonal : struct, ISwitch
     {
         int lanes = TSimd.Count, nv = d0 / lanes;
@@ -189,32 +215,71 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
         TV x4 = nv > 4 ? TSimd.Load(ec + 4 * lanes) : TSimd.Zero, x5 = nv > 5 ? TSimd.Load(ec + 5 * lanes) : TSimd.Zero;
         TV x6 = nv > 6 ? TSimd.Load(ec + 6 * lanes) : TSimd.Zero, x7 = nv > 7 ? TSimd.Load(ec + 7 * lanes) : TSimd.Zero;
         TV y0 = TSimd.Zero, y1 = TSimd.Zero, y2 = TSimd.Zero, y3 = TSimd.Zero, y4 = TSimd.Zero, y5 = TSimd.Zero, y6 = TSimd.Zero, y7 = TSimd.Zero;
+        TV sDot = TSimd.Zero, sDot2 = TSimd.Zero, wv = TSimd.Splat(w);
+        T sTail = T.Zero;
         int tail = nv * lanes;
         for (int b = 0; b < rows; b++)
         {
-            T* row = c + (nint)b * d0;
+            nint offset = (nint)b * d0;
+            T* row = c + offset, hr = h + offset, ar = acc + offset;
             T eab = TOffDiagonal.On ? ea[b] : T.Zero;
             TV s = TSimd.Splat(eab), dot = TSimd.Zero, dot2 = TSimd.Zero;
-            if (nv > 0) { TV v = TSimd.Load(row); dot = TSimd.MultiplyAdd(v, x0, dot); if (TOffDiagonal.On) y0 = TSimd.MultiplyAdd(s, v, y0); }
-            if (nv > 1) { TV v = TSimd.Load(row + lanes); dot2 = TSimd.MultiplyAdd(v, x1, dot2); if (TOffDiagonal.On) y1 = TSimd.MultiplyAdd(s, v, y1); }
-            if (nv > 2) { TV v = TSimd.Load(row + 2 * lanes); dot = TSimd.MultiplyAdd(v, x2, dot); if (TOffDiagonal.On) y2 = TSimd.MultiplyAdd(s, v, y2); }
-            if (nv > 3) { TV v = TSimd.Load(row + 3 * lanes); dot2 = TSimd.MultiplyAdd(v, x3, dot2); if (TOffDiagonal.On) y3 = TSimd.MultiplyAdd(s, v, y3); }
-            if (nv > 4) { TV v = TSimd.Load(row + 4 * lanes); dot = TSimd.MultiplyAdd(v, x4, dot); if (TOffDiagonal.On) y4 = TSimd.MultiplyAdd(s, v, y4); }
-            if (nv > 5) { TV v = TSimd.Load(row + 5 * lanes); dot2 = TSimd.MultiplyAdd(v, x5, dot2); if (TOffDiagonal.On) y5 = TSimd.MultiplyAdd(s, v, y5); }
-            if (nv > 6) { TV v = TSimd.Load(row + 6 * lanes); dot = TSimd.MultiplyAdd(v, x6, dot); if (TOffDiagonal.On) y6 = TSimd.MultiplyAdd(s, v, y6); }
-            if (nv > 7) { TV v = TSimd.Load(row + 7 * lanes); dot2 = TSimd.MultiplyAdd(v, x7, dot2); if (TOffDiagonal.On) y7 = TSimd.MultiplyAdd(s, v, y7); }
-            ya[b] += TSimd.Sum(TSimd.Add(dot, dot2)) + RowTail<TOffDiagonal>(row, ec, yc, eab, tail, d0);
+            if (nv > 0) Part<TS, TAdjoint, TOffDiagonal>(row, hr, ar, 0, x0, ref y0, ref dot, ref sDot, s, wv);
+            if (nv > 1) Part<TS, TAdjoint, TOffDiagonal>(row, hr, ar, lanes, x1, ref y1, ref dot2, ref sDot2, s, wv);
+            if (nv > 2) Part<TS, TAdjoint, TOffDiagonal>(row, hr, ar, 2 * lanes, x2, ref y2, ref dot, ref sDot, s, wv);
+            if (nv > 3) Part<TS, TAdjoint, TOffDiagonal>(row, hr, ar, 3 * lanes, x3, ref y3, ref dot2, ref sDot2, s, wv);
+            if (nv > 4) Part<TS, TAdjoint, TOffDiagonal>(row, hr, ar, 4 * lanes, x4, ref y4, ref dot, ref sDot, s, wv);
+            if (nv > 5) Part<TS, TAdjoint, TOffDiagonal>(row, hr, ar, 5 * lanes, x5, ref y5, ref dot2, ref sDot2, s, wv);
+            if (nv > 6) Part<TS, TAdjoint, TOffDiagonal>(row, hr, ar, 6 * lanes, x6, ref y6, ref dot, ref sDot, s, wv);
+            if (nv > 7) Part<TS, TAdjoint, TOffDiagonal>(row, hr, ar, 7 * lanes, x7, ref y7, ref dot2, ref sDot2, s, wv);
+            ya[b] += TSimd.Sum(TSimd.Add(dot, dot2)) + RowTail<TS, TAdjoint, TOffDiagonal>(row, hr, ar, w, ref sTail, ec, yc, eab, tail, d0);
         }
-        if (!TOffDiagonal.On) return;
-        if (nv > 0) TSimd.Store(yc, TSimd.Add(TSimd.Load(yc), y0));
-        if (nv > 1) TSimd.Store(yc + lanes, TSimd.Add(TSimd.Load(yc + lanes), y1));
-        if (nv > 2) TSimd.Store(yc + 2 * lanes, TSimd.Add(TSimd.Load(yc + 2 * lanes), y2));
-        if (nv > 3) TSimd.Store(yc + 3 * lanes, TSimd.Add(TSimd.Load(yc + 3 * lanes), y3));
-        if (nv > 4) TSimd.Store(yc + 4 * lanes, TSimd.Add(TSimd.Load(yc + 4 * lanes), y4));
-        if (nv > 5) TSimd.Store(yc + 5 * lanes, TSimd.Add(TSimd.Load(yc + 5 * lanes), y5));
-        if (nv > 6) TSimd.Store(yc + 6 * lanes, TSimd.Add(TSimd.Load(yc + 6 * lanes), y6));
-        if (nv > 7) TSimd.Store(yc + 7 * lanes, TSimd.Add(TSimd.Load(yc + 7 * lanes), y7));
+        if (TOffDiagonal.On)
+        {
+            if (nv > 0) TSimd.Store(yc, TSimd.Add(TSimd.Load(yc), y0));
+            if (nv > 1) TSimd.Store(yc + lanes, TSimd.Add(TSimd.Load(yc + lanes), y1));
+            if (nv > 2) TSimd.Store(yc + 2 * lanes, TSimd.Add(TSimd.Load(yc + 2 * lanes), y2));
+            if (nv > 3) TSimd.Store(yc + 3 * lanes, TSimd.Add(TSimd.Load(yc + 3 * lanes), y3));
+            if (nv > 4) TSimd.Store(yc + 4 * lanes, TSimd.Add(TSimd.Load(yc + 4 * lanes), y4));
+            if (nv > 5) TSimd.Store(yc + 5 * lanes, TSimd.Add(TSimd.Load(yc + 5 * lanes), y5));
+            if (nv > 6) TSimd.Store(yc + 6 * lanes, TSimd.Add(TSimd.Load(yc + 6 * lanes), y6));
+            if (nv > 7) TSimd.Store(yc + 7 * lanes, TSimd.Add(TSimd.Load(yc + 7 * lanes), y7));
+        }
+        return TS.On ? TSimd.Sum(TSimd.Add(sDot, sDot2)) + sTail : T.Zero;
     }
+
+    /// <summary>One full vector of a row in <see cref="RowsResident"/>: the loss dot and y_c, the S dot, the S* update.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Part<TS, TAdjoint, TOffDiagonal>(T* row, T* h, T* acc, int offset, TV x, ref TV y, ref TV dot, ref TV sDot, TV s, TV wv)
+        where TS : struct, ISwitch
+        where TAdjoint : struct, ISwitch
+        where TOffDiagonal : struct, ISwitch
+    {
+        TV v = TSimd.Load(row + offset);
+        dot = TSimd.MultiplyAdd(v, x, dot);
+        if (TOffDiagonal.On) y = TSimd.MultiplyAdd(s, v, y);
+        if (TS.On) sDot = TSimd.MultiplyAdd(v, TSimd.Load(h + offset), sDot);
+        if (TAdjoint.On) TSimd.Store(acc + offset, TSimd.MultiplyAdd(wv, v, TSimd.Load(acc + offset)));
+    }
+
+    /// <summary><see cref="RowsResident"/> with the parts chosen at run time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T RowsResident(bool s, bool adjoint, bool offDiagonal, T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yc) =>
+        s ? ResidentAdjoint<SwitchOn>(adjoint, offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yc)
+          : ResidentAdjoint<SwitchOff>(adjoint, offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T ResidentAdjoint<TS>(bool adjoint, bool offDiagonal, T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yc)
+        where TS : struct, ISwitch =>
+        adjoint ? ResidentOffDiagonal<TS, SwitchOn>(offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yc)
+                : ResidentOffDiagonal<TS, SwitchOff>(offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T ResidentOffDiagonal<TS, TAdjoint>(bool offDiagonal, T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yc)
+        where TS : struct, ISwitch
+        where TAdjoint : struct, ISwitch =>
+        offDiagonal ? RowsResident<TS, TAdjoint, SwitchOn>(c, rows, d0, h, acc, w, ec, ea, ya, yc)
+                    : RowsResident<TS, TAdjoint, SwitchOff>(c, rows, d0, h, acc, w, ec, ea, ya, yc);
 
     /// <summary>The rows of M vec(E) from one block (see the class summary).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

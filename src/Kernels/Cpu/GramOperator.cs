@@ -295,14 +295,18 @@ public static class GramOperator
             fixed (T* kp = k.Span, hp = hs.Span, ep = e.Span, wp = own)
             {
                 T* y = wp + (nint)ng * blockLength;
-                // The loss product alone (every Hessian-vector product) streams each chunk row by row; otherwise the
-                // sweeps add the loss rows into lane sums, which start on a 64-byte boundary (vector stores that
-                // straddle cache lines are slow).
-                bool lossOnly = nh == 0 && ng == 0, laneSums = loss && !lossOnly;
-                // Rows of 4 to 8 full vectors keep e_c and y_c in registers (measured at d_0 = 50 and 64: 1.35-1.6x
-                // faster per pass; shorter rows gain nothing, longer ones do not fit the registers).
+                // The loss product alone (every Hessian-vector product) streams each chunk row by row. Rows of 4 to 8
+                // full vectors keep e_c and y_c in registers: alone (measured at d_0 = 50 and 64: 1.35-1.6x faster per
+                // pass) and, with S or S* right-hand sides, in the first sweep beside them (1 S + 1 S* + the loss at
+                // d_0 = 50, float64: 1.3x faster); shorter rows gain nothing or lose, longer ones do not fit the
+                // registers. Otherwise the sweeps add the loss rows into lane sums, which start on a 64-byte boundary
+                // (vector stores that straddle cache lines are slow).
+                bool lossOnly = nh == 0 && ng == 0;
                 int fullVectors = d0 / lanes;
-                bool resident = fullVectors >= 4 && fullVectors <= GramBlockKernel<T, TV, TSimd>.ResidentVectors;
+                bool inRegisters = fullVectors >= 4 && fullVectors <= GramBlockKernel<T, TV, TSimd>.ResidentVectors;
+                bool resident = lossOnly && inRegisters;
+                bool fused = loss && !lossOnly && inRegisters;
+                bool laneSums = loss && !lossOnly && !fused;
                 T* yLanes = (T*)(((nint)(y + (nint)products * size) + 63) & ~(nint)63);
                 if (laneSums) new Span<T>(yLanes, dL * d0 * lanes).Clear();
                 for (int q = 0; q < layout.ChunkCount; q++)
@@ -320,14 +324,8 @@ public static class GramOperator
                             {
                                 T* er = ep + r, yr = y + r;
                                 if (resident)
-                                {
-                                    if (a != c)
-                                        GramBlockKernel<T, TV, TSimd>.LossRowsResident<SwitchOn>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
-                                            yr + (nint)a * d0 + b0, yr + (nint)c * d0);
-                                    else
-                                        GramBlockKernel<T, TV, TSimd>.LossRowsResident<SwitchOff>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
-                                            yr + (nint)a * d0 + b0, null);
-                                }
+                                    GramBlockKernel<T, TV, TSimd>.RowsResident(false, false, a != c, chunk, rows, d0, null, null, T.Zero,
+                                        er + (nint)c * d0, er + (nint)a * d0 + b0, yr + (nint)a * d0 + b0, a != c ? yr + (nint)c * d0 : null);
                                 else if (a != c)
                                     GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
                                         yr + (nint)a * d0 + b0, yr + (nint)c * d0);
@@ -348,10 +346,13 @@ public static class GramOperator
                             {
                                 bool withS = s < nh, withAdjoint = s < ng;
                                 T w = withAdjoint ? gSpan[s * dL * dL + a * dL + c] : T.Zero;
-                                T v = GramBlockKernel<T, TV, TSimd>.Sweep(withS, withAdjoint, loss && s == 0, a != c, chunk, rows, d0,
-                                    hp + (nint)s * blockLength + rowOffset, wp + (nint)s * blockLength + rowOffset, a == c ? w * half : w,
-                                    ep + (nint)c * d0, ep + (nint)a * d0 + b0, y + (nint)a * d0 + b0, yLanes + ((nint)a * d0 + b0) * lanes,
-                                    y + (nint)c * d0);
+                                T* h = hp + (nint)s * blockLength + rowOffset, acc = wp + (nint)s * blockLength + rowOffset;
+                                T v = fused && s == 0
+                                    ? GramBlockKernel<T, TV, TSimd>.RowsResident(withS, withAdjoint, a != c, chunk, rows, d0, h, acc, a == c ? w * half : w,
+                                        ep + (nint)c * d0, ep + (nint)a * d0 + b0, y + (nint)a * d0 + b0, a != c ? y + (nint)c * d0 : null)
+                                    : GramBlockKernel<T, TV, TSimd>.Sweep(withS, withAdjoint, laneSums && s == 0, a != c, chunk, rows, d0,
+                                        h, acc, a == c ? w * half : w, ep + (nint)c * d0, ep + (nint)a * d0 + b0, y + (nint)a * d0 + b0,
+                                        yLanes + ((nint)a * d0 + b0) * lanes, y + (nint)c * d0);
                                 if (withS)
                                 {
                                     ref T entry = ref sSpan[s * dL * dL + a * dL + c];
