@@ -7,7 +7,7 @@
 set -euo pipefail
 sizes=${1:-32,64,96,128,160,192,224,256,1024,2048}
 if ! ldconfig -p | grep -q libopenblas.so.0; then
-  apt-get install -y -qq libopenblas0-pthread >/dev/null
+  apt-get update -qq && apt-get install -y -qq libopenblas0-pthread >/dev/null
 fi
 dotnet build -c Release bench/Kernels.Bench >/dev/null
 bench="dotnet bench/Kernels.Bench/bin/Release/net10.0/Kernels.Bench.dll"

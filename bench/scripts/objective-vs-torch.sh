@@ -9,7 +9,7 @@ set -euo pipefail
 rounds=${1:-1}
 python=/usr/bin/python3
 if ! $python -c "import torch, numpy" 2>/dev/null; then
-  apt-get install -y -qq python3-torch python3-numpy >/dev/null
+  apt-get update -qq && apt-get install -y -qq python3-torch python3-numpy >/dev/null
 fi
 flatness="dotnet tools/Flatness.Cli/bin/Release/net10.0/flatness.dll"
 dir=$(mktemp -d)

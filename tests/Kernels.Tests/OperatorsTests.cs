@@ -270,6 +270,12 @@ public class OperatorsTests
         Assert.True(OperatorsTestData.RelativeError(D(sOut), OperatorsTestData.S(stacked, n, dl, d0, h).Data) < 1e-5, "S(H)");
         Assert.True(OperatorsTestData.RelativeError(D(saOut), OperatorsTestData.SAdjoint(stacked, n, dl, d0, g).Data) < 1e-5, "S*(G)");
         Assert.True(OperatorsTestData.RelativeError(D(me), OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < 1e-5, "M vec E");
+
+        // The loss product alone, in the narrower vectors that give rows of 4 full ones (d_0 = 13 .. 50).
+        var meAlone = new float[dl * d0];
+        GramOperator.Apply<float>(layout, k, ReadOnlyMemory<float>.Empty, Memory<float>.Empty, ReadOnlyMemory<float>.Empty, Memory<float>.Empty,
+            F(e.Data), meAlone, workspace, workers);
+        Assert.True(OperatorsTestData.RelativeError(D(meAlone), OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < 1e-5, "M vec E alone");
     }
 
     [Fact]

@@ -190,9 +190,9 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
 
     /// <summary>
     /// Most full vectors of a row that <see cref="RowsResident"/> keeps in registers: twice this many (e_c and y_c)
-    /// must fit the vector register file (32 registers with AVX-512, 16 below it).
+    /// must fit the vector register file (32 registers with AVX-512, whatever the width used; 16 below it).
     /// </summary>
-    public static int ResidentVectors => TSimd.Count * sizeof(T) >= 64 ? 8 : 4;
+    public static int ResidentVectors => Vector512.IsHardwareAccelerated ? 8 : 4;
 
     /// <summary>
     /// One sweep over a chunk of rows of at most <see cref="ResidentVectors"/> full vectors (plus a tail) that serves

@@ -247,6 +247,23 @@ public static class GramOperator
         }
     }
 
+    /// <summary>
+    /// The vector width of a pass of loss products alone: the widest with at least 4 full vectors in a row of d_0
+    /// values, so that e_c and y_c stay in registers (<see cref="GramBlockKernel{T, TV, TSimd}.RowsResident"/>), else
+    /// the widest there is. Measured on one thread against 512-bit vectors (AMD Zen 5): float64 rows of 20 in 256-bit
+    /// vectors took 0.63-0.64 of the time, float32 rows of 20 in 128-bit ones 0.69, float32 rows of 50 in 256-bit ones
+    /// 0.86-0.98. With S or S* right-hand sides the flat sweeps are faster at full width.
+    /// </summary>
+    private static GemmIsa LossOnlyWidth<T>(GemmIsa widest, int inputDim) where T : unmanaged
+    {
+        int rowBytes = inputDim * Unsafe.SizeOf<T>();
+        for (var isa = widest; isa >= GemmIsa.Vector128; isa--)
+            if (rowBytes >= 4 * VectorBytes(isa)) return isa;
+        return widest;
+    }
+
+    private static int VectorBytes(GemmIsa isa) => isa switch { GemmIsa.Vector512 => 64, GemmIsa.Vector256 => 32, _ => 16 };
+
     /// <summary>The state of one pass; <see cref="Execute"/> runs one worker's share of the blocks.</summary>
     private sealed class Pass<T>(GramLayout layout, ReadOnlyMemory<T> k, ReadOnlyMemory<T> hs, Memory<T> sOut,
         ReadOnlyMemory<T> gs, ReadOnlyMemory<T> e, Memory<T> workspace, int perWorker) : IParallelJob
@@ -254,7 +271,7 @@ public static class GramOperator
     {
         public void Execute(int worker, int workers)
         {
-            switch (Gemm.Isa)
+            switch (hs.IsEmpty && gs.IsEmpty ? LossOnlyWidth<T>(Gemm.Isa, layout.InputDim) : Gemm.Isa)
             {
                 case GemmIsa.Vector512: Run<Vector512<T>, Simd512<T>>(worker, workers); break;
                 case GemmIsa.Vector256: Run<Vector256<T>, Simd256<T>>(worker, workers); break;
