@@ -16,15 +16,18 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="Parameters">the Hessian's size.</param>
 /// <param name="LambdaMax">the largest eigenvalue found.</param>
 /// <param name="Residual">||H y - lambda y|| of its Ritz pair.</param>
-/// <param name="Tolerance">the residual asked for, relative to lambda_max.</param>
+/// <param name="Tolerance">the error bound asked for, relative to lambda_max (<see cref="Lanczos.Extremes"/>).</param>
 /// <param name="Matvecs">Hessian-vector products per run.</param>
 /// <param name="SecondsMedian">median seconds per run (the evaluator built once, outside the timing).</param>
 /// <param name="SecondsMin">fastest run.</param>
 /// <param name="SetupSeconds">building the evaluator (the Gram matrix on that path), once.</param>
 /// <param name="HvpSeconds">median seconds per Hessian-vector product.</param>
+/// <param name="BytesPerProduct">bytes one pass of the path reads (the cost model's: K on the Gram path), which every product makes.</param>
+/// <param name="StreamSeconds">seconds this machine takes to read <paramref name="BytesPerProduct"/> now (<see cref="ObjectiveBenchmark.StreamSeconds"/>):
+/// <paramref name="Matvecs"/> times it bounds a run from below.</param>
 internal sealed record HessianBenchmarkResult(BackendKind Backend, EvaluationPath Path, int Dim, int Depth, int Count, int Parameters,
     double LambdaMax, double Residual, double Tolerance, long Matvecs, double SecondsMedian, double SecondsMin, double SetupSeconds,
-    double HvpSeconds);
+    double HvpSeconds, double BytesPerProduct, double StreamSeconds);
 
 /// <summary>
 /// Times lambda_max on the problem of <see cref="ObjectiveBenchmark"/> (Gaussian sensing, d_0 = d_L = every width = D,
@@ -43,8 +46,10 @@ internal static class HessianBenchmark
         if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "--repeats must be at least 1");
         var (problem, layers) = Point(dim, depth, count, seed);
         var dims = Initializers.Dims(dim, dim, depth);
+        options ??= new EvaluatorOptions { Backend = BackendKind.Cpu };
+        var choice = EvaluatorSelector.Choose(problem, dims, options);
         var clock = Stopwatch.StartNew();
-        using var evaluator = Evaluators.Create(problem, dims, options ?? new EvaluatorOptions { Backend = BackendKind.Cpu });
+        using var evaluator = Evaluators.Create(problem, dims, choice, options.Warn, options.Threads, options.Cancellation);
         double setup = clock.Elapsed.TotalSeconds;
         var h = new HessianOperator(evaluator, layers);
         LanczosResult? result = null;
@@ -52,7 +57,8 @@ internal static class HessianBenchmark
         var v = Lanczos.RandomVector(new Random(seed), h.Dimension);
         var hv = new double[h.Dimension];
         var product = Timing.Measure(() => h.Apply(v, hv), repeats, warmupSeconds: 0.2);
+        double bytes = choice.Candidates.First(c => c.Backend == choice.Backend && c.Path == choice.Path && c.Precision == choice.Precision).Cost.StepBytes;
         return new HessianBenchmarkResult(evaluator.Backend, evaluator.Path, dim, depth, count, h.Dimension, result!.LambdaMax, result.TopResiduals[0],
-            tolerance, result.Matvecs, run.MedianSeconds, run.MinSeconds, setup, product.MedianSeconds);
+            tolerance, result.Matvecs, run.MedianSeconds, run.MinSeconds, setup, product.MedianSeconds, bytes, ObjectiveBenchmark.StreamSeconds(bytes, repeats));
     }
 }
