@@ -262,8 +262,11 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
         if (TAdjoint.On) TSimd.Store(acc + offset, TSimd.MultiplyAdd(wv, v, TSimd.Load(acc + offset)));
     }
 
-    /// <summary><see cref="RowsResident"/> with the parts chosen at run time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>
+    /// <see cref="RowsResident"/> with the parts chosen at run time; not inlined (one call per chunk), so that its eight
+    /// variants do not swell the pass's loop around the flat sweeps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static T RowsResident(bool s, bool adjoint, bool offDiagonal, T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yc) =>
         s ? ResidentAdjoint<SwitchOn>(adjoint, offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yc)
           : ResidentAdjoint<SwitchOff>(adjoint, offDiagonal, c, rows, d0, h, acc, w, ec, ea, ya, yc);
