@@ -157,7 +157,8 @@ public class OperatorsTests
     [InlineData(12, 2, 64, 2, 3)]
     [InlineData(12, 3, 66, 1, 0)]
     [InlineData(12, 2, 34, 2, 4)]
-    // The same with 256-bit (d_0 = 16..19) and 128-bit (d_0 = 8, 9) vectors, where those are the widest.
+    // Rows of 4 full 256-bit (d_0 = 16..19) and 128-bit (d_0 = 8, 9) vectors: the widest there, or the width a pass of
+    // loss products alone narrows to.
     [InlineData(12, 2, 18, 2, 0)]
     [InlineData(12, 2, 9, 1, 0)]
     public void GramOperatorMatchesDefinition(int n, int dl, int d0, int workers, int chunkRows = 0)
@@ -216,6 +217,9 @@ public class OperatorsTests
     [InlineData(12, 2, 66, 1, 0)]
     [InlineData(12, 3, 34, 2, 4)]
     [InlineData(12, 3, 13, 2, 0)]
+    // 8 full 512-bit vectors and a tail of 128-bit vectors and a scalar; 4 full 256-bit vectors (fused without AVX-512).
+    [InlineData(12, 2, 71, 2, 0)]
+    [InlineData(12, 3, 19, 1, 0)]
     public void GramOperatorLossBesideOneSide(int n, int dl, int d0, int workers, int chunkRows)
     {
         var data = new OperatorsTestData(n + 11 * d0);
@@ -249,6 +253,7 @@ public class OperatorsTests
     [InlineData(30, 4, 50, 2, 0)]
     [InlineData(12, 3, 70, 2, 0)]
     [InlineData(12, 2, 35, 1, 0)]
+    [InlineData(12, 3, 19, 2, 0)]
     public void GramOperatorInFloat32MatchesDefinition(int n, int dl, int d0, int workers, int chunkRows)
     {
         var data = new OperatorsTestData(n + 7 * d0);
@@ -271,7 +276,8 @@ public class OperatorsTests
         Assert.True(OperatorsTestData.RelativeError(D(saOut), OperatorsTestData.SAdjoint(stacked, n, dl, d0, g).Data) < 1e-5, "S*(G)");
         Assert.True(OperatorsTestData.RelativeError(D(me), OperatorsTestData.GramTimes(stacked, n, dl, d0, e).Data) < 1e-5, "M vec E");
 
-        // The loss product alone, in the narrower vectors that give rows of 4 full ones (d_0 = 13 .. 50).
+        // The loss product alone, in the narrower vectors that give rows of 4 full ones where the widest give fewer
+        // (with AVX-512: 256-bit at d_0 = 35 and 50, 128-bit at 19).
         var meAlone = new float[dl * d0];
         GramOperator.Apply<float>(layout, k, ReadOnlyMemory<float>.Empty, Memory<float>.Empty, ReadOnlyMemory<float>.Empty, Memory<float>.Empty,
             F(e.Data), meAlone, workspace, workers);

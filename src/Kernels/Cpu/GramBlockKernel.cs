@@ -20,13 +20,30 @@ internal readonly struct SwitchOff : ISwitch
     public static bool On => false;
 }
 
+/// <summary>The vector registers <see cref="GramBlockKernel{T, TV, TSimd}.RowsResident"/> may fill.</summary>
+internal static class ResidentRows
+{
+    /// <summary>
+    /// Most full vectors of a row that stay in registers: twice this many (e_c and y_c), with the accumulators, must fit
+    /// the vector register file. 8 with AVX-512's 32 registers (whatever the width used), else 4 (AVX2 has 16; the
+    /// same is assumed elsewhere).
+    /// </summary>
+    public static int MaxVectors => Vector512.IsHardwareAccelerated ? 8 : 4;
+
+    /// <summary>
+    /// Whether the loss rows may take S and S* into <see cref="GramBlockKernel{T, TV, TSimd}.RowsResident"/> too:
+    /// measured with AVX-512's 32 registers only (with 16 the S and S* accumulators would spill).
+    /// </summary>
+    public static bool WithSides => Vector512.IsHardwareAccelerated;
+}
+
 /// <summary>
 /// The vector loop of the pass over K (<see cref="GramOperator"/>): one sweep over a d_0 x d_0 block C = C_ac that
 /// serves, from each vector of C loaded once, an S dot product &lt;C, H&gt;, an S* update Acc += w C and the rows of
 /// M vec(E): y_a[b] += &lt;C[b,:], e_c&gt; and, off the diagonal (a != c), y_c += e_a[b] C[b,:]. Each part is a
 /// compile-time switch, so one sweep costs only the parts it does. For rows of 4 to 8 full vectors,
 /// <see cref="RowsResident"/> goes one row at a time in storage order with e_c and y_c in registers, doing the loss rows
-/// alone (a Hessian-vector product's pass) or beside one S and one S* right-hand side. Otherwise S and S* run over the
+/// alone (a Hessian-vector product's pass) or beside an S right-hand side, an S* one, or both. Otherwise S and S* run over the
 /// chunk as one flat array and the loss rows go four at a time after them (the chunk is then in L1), into per-row lane
 /// sums that the pass adds up once at its end; a pass of the loss rows alone (<see cref="LossRowsStreaming"/>) goes
 /// one row at a time, so the hardware prefetcher follows K (measured: the four-row form with lane sums made the
@@ -189,13 +206,7 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
     }
 
     /// <summary>
-    /// Most full vectors of a row that <see cref="RowsResident"/> keeps in registers: twice this many (e_c and y_c)
-    /// must fit the vector register file (32 registers with AVX-512, whatever the width used; 16 below it).
-    /// </summary>
-    public static int ResidentVectors => Vector512.IsHardwareAccelerated ? 8 : 4;
-
-    /// <summary>
-    /// One sweep over a chunk of rows of at most <see cref="ResidentVectors"/> full vectors (plus a tail) that serves
+    /// One sweep over a chunk of rows of at most <see cref="ResidentRows.MaxVectors"/> full vectors (plus a tail) that serves
     /// the loss rows and, as switched on, an S dot product &lt;C, H&gt; (returned; else 0) and an S* update
     /// Acc += w C, row by row in storage order: e_c and the running y_c stay in registers for the whole chunk, so a
     /// row costs its own loads and FMAs only (y_c is stored once per chunk instead of read and written by every row,

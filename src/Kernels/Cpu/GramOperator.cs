@@ -249,8 +249,8 @@ public static class GramOperator
 
     /// <summary>
     /// The vector width of a pass of loss products alone: the widest with at least 4 full vectors in a row of d_0
-    /// values, so that e_c and y_c stay in registers (<see cref="GramBlockKernel{T, TV, TSimd}.RowsResident"/>), else
-    /// the widest there is. Measured on one thread against 512-bit vectors (AMD Zen 5): float64 rows of 20 in 256-bit
+    /// values, when those fit the registers (<see cref="ResidentRows.MaxVectors"/>), so that e_c and y_c stay there
+    /// (<see cref="GramBlockKernel{T, TV, TSimd}.RowsResident"/>); else the widest there is. Measured on one thread against 512-bit vectors (AMD Zen 5): float64 rows of 20 in 256-bit
     /// vectors took 0.63-0.64 of the time, float32 rows of 20 in 128-bit ones 0.69, float32 rows of 50 in 256-bit ones
     /// 0.86-0.98. With S or S* right-hand sides the flat sweeps are faster at full width.
     /// </summary>
@@ -258,7 +258,10 @@ public static class GramOperator
     {
         int rowBytes = inputDim * Unsafe.SizeOf<T>();
         for (var isa = widest; isa >= GemmIsa.Vector128; isa--)
-            if (rowBytes >= 4 * VectorBytes(isa)) return isa;
+        {
+            int vectors = rowBytes / VectorBytes(isa);
+            if (vectors >= 4) return vectors <= ResidentRows.MaxVectors ? isa : widest;
+        }
         return widest;
     }
 
@@ -320,9 +323,9 @@ public static class GramOperator
                 // (vector stores that straddle cache lines are slow).
                 bool lossOnly = nh == 0 && ng == 0;
                 int fullVectors = d0 / lanes;
-                bool inRegisters = fullVectors >= 4 && fullVectors <= GramBlockKernel<T, TV, TSimd>.ResidentVectors;
+                bool inRegisters = fullVectors >= 4 && fullVectors <= ResidentRows.MaxVectors;
                 bool resident = lossOnly && inRegisters;
-                bool fused = loss && !lossOnly && inRegisters;
+                bool fused = loss && !lossOnly && inRegisters && ResidentRows.WithSides;
                 bool laneSums = loss && !lossOnly && !fused;
                 T* yLanes = (T*)(((nint)(y + (nint)products * size) + 63) & ~(nint)63);
                 if (laneSums) new Span<T>(yLanes, dL * d0 * lanes).Clear();
@@ -363,13 +366,13 @@ public static class GramOperator
                             {
                                 bool withS = s < nh, withAdjoint = s < ng;
                                 T w = withAdjoint ? gSpan[s * dL * dL + a * dL + c] : T.Zero;
+                                if (a == c) w *= half;
                                 T* h = hp + (nint)s * blockLength + rowOffset, acc = wp + (nint)s * blockLength + rowOffset;
+                                T* ec = ep + (nint)c * d0, ea = ep + (nint)a * d0 + b0, ya = y + (nint)a * d0 + b0, yc = y + (nint)c * d0;
                                 T v = fused && s == 0
-                                    ? GramBlockKernel<T, TV, TSimd>.RowsResident(withS, withAdjoint, a != c, chunk, rows, d0, h, acc, a == c ? w * half : w,
-                                        ep + (nint)c * d0, ep + (nint)a * d0 + b0, y + (nint)a * d0 + b0, a != c ? y + (nint)c * d0 : null)
-                                    : GramBlockKernel<T, TV, TSimd>.Sweep(withS, withAdjoint, laneSums && s == 0, a != c, chunk, rows, d0,
-                                        h, acc, a == c ? w * half : w, ep + (nint)c * d0, ep + (nint)a * d0 + b0, y + (nint)a * d0 + b0,
-                                        yLanes + ((nint)a * d0 + b0) * lanes, y + (nint)c * d0);
+                                    ? GramBlockKernel<T, TV, TSimd>.RowsResident(withS, withAdjoint, a != c, chunk, rows, d0, h, acc, w, ec, ea, ya, a != c ? yc : null)
+                                    : GramBlockKernel<T, TV, TSimd>.Sweep(withS, withAdjoint, laneSums && s == 0, a != c, chunk, rows, d0, h, acc, w, ec, ea, ya,
+                                        yLanes + ((nint)a * d0 + b0) * lanes, yc);
                                 if (withS)
                                 {
                                     ref T entry = ref sSpan[s * dL * dL + a * dL + c];

@@ -22,7 +22,8 @@ namespace Flatness.Solver.Benchmarking;
 /// <param name="SecondsMin">fastest run.</param>
 /// <param name="SetupSeconds">building the evaluator (the Gram matrix on that path), once.</param>
 /// <param name="HvpSeconds">median seconds per Hessian-vector product.</param>
-/// <param name="BytesPerProduct">bytes one pass of the path reads (the cost model's: K on the Gram path), which every product makes.</param>
+/// <param name="BytesPerProduct">the cost model's bytes per evaluation of the chosen path (on the CPU Gram path K, which
+/// every product reads once; on other paths an estimate of what a product reads).</param>
 /// <param name="StreamSeconds">seconds this machine takes to read <paramref name="BytesPerProduct"/> now (<see cref="ObjectiveBenchmark.StreamSeconds"/>):
 /// <paramref name="Matvecs"/> times it bounds a run from below.</param>
 internal sealed record HessianBenchmarkResult(BackendKind Backend, EvaluationPath Path, int Dim, int Depth, int Count, int Parameters,
@@ -57,7 +58,7 @@ internal static class HessianBenchmark
         var v = Lanczos.RandomVector(new Random(seed), h.Dimension);
         var hv = new double[h.Dimension];
         var product = Timing.Measure(() => h.Apply(v, hv), repeats, warmupSeconds: 0.2);
-        double bytes = choice.Candidates.First(c => c.Backend == choice.Backend && c.Path == choice.Path && c.Precision == choice.Precision).Cost.StepBytes;
+        double bytes = choice.Chosen.Cost.StepBytes;
         return new HessianBenchmarkResult(evaluator.Backend, evaluator.Path, dim, depth, count, h.Dimension, result!.LambdaMax, result.TopResiduals[0],
             tolerance, result.Matvecs, run.MedianSeconds, run.MinSeconds, setup, product.MedianSeconds, bytes, ObjectiveBenchmark.StreamSeconds(bytes, repeats));
     }

@@ -113,7 +113,7 @@ internal static class ObjectiveBenchmark
         process.Refresh();
         double cpu = (process.TotalProcessorTime - cpuStart).TotalSeconds / repeats;
         var at = evaluator.Evaluate(layers, Quantities.Loss | Quantities.Trace);
-        double bytes = choice.Candidates.First(c => c.Backend == choice.Backend && c.Path == choice.Path && c.Precision == choice.Precision).Cost.StepBytes;
+        double bytes = choice.Chosen.Cost.StepBytes;
         return new ObjectiveBenchmarkResult(evaluator.Backend, evaluator.Path, evaluator.Precision, dim, depth, count, repeats,
             timing.MedianSeconds, timing.MinSeconds, timing.MaxSeconds, setup, cpu, choice.Reason, at.Loss, at.Trace,
             bytes, StreamSeconds(bytes, repeats));

@@ -52,7 +52,11 @@ public sealed record Candidate(BackendKind Backend, string Device, EvaluationPat
 }
 
 /// <summary>What the selector picked and why (<see cref="Reason"/>), with every candidate it weighed.</summary>
-public sealed record Choice(BackendKind Backend, EvaluationPath Path, Precision Precision, string Reason, IReadOnlyList<Candidate> Candidates);
+public sealed record Choice(BackendKind Backend, EvaluationPath Path, Precision Precision, string Reason, IReadOnlyList<Candidate> Candidates)
+{
+    /// <summary>The candidate picked (its backend, path and precision), with its costs.</summary>
+    public Candidate Chosen => Candidates.First(c => c.Backend == Backend && c.Path == Path && c.Precision == Precision);
+}
 
 /// <summary>
 /// Picks device, path and precision from one cost model: every (device, path) that can run the problem in the asked
