@@ -142,6 +142,17 @@ public class OperatorsTests
                 }
     }
 
+    /// <summary>n random d_L x d_0 measurements and their Gram operator K in precision T.</summary>
+    private static (double[] Stacked, GramLayout Layout, T[] K) Gram<T>(OperatorsTestData data, int n, int dl, int d0, int chunkRows)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var stacked = data.Stacked(n, dl, d0);
+        var layout = new GramLayout(dl, d0, chunkRows);
+        var k = new T[layout.Length];
+        GramOperator.Build<double, T>(layout, n, stacked, k);
+        return (stacked, layout, k);
+    }
+
     [Theory]
     [InlineData(30, 4, 3, 1)]
     [InlineData(30, 4, 3, 2)]
@@ -164,10 +175,7 @@ public class OperatorsTests
     public void GramOperatorMatchesDefinition(int n, int dl, int d0, int workers, int chunkRows = 0)
     {
         var data = new OperatorsTestData(n + 100 * workers);
-        var stacked = data.Stacked(n, dl, d0);
-        var layout = new GramLayout(dl, d0, chunkRows);
-        var k = new double[layout.Length];
-        GramOperator.Build<double, double>(layout, n, stacked, k);
+        var (stacked, layout, k) = Gram<double>(data, n, dl, d0, chunkRows);
 
         var hs = new[] { data.Symmetric(d0), data.Symmetric(d0) };
         var gs = new[] { data.Symmetric(dl), data.Symmetric(dl), data.Symmetric(dl) };
@@ -223,10 +231,7 @@ public class OperatorsTests
     public void GramOperatorLossBesideOneSide(int n, int dl, int d0, int workers, int chunkRows)
     {
         var data = new OperatorsTestData(n + 11 * d0);
-        var stacked = data.Stacked(n, dl, d0);
-        var layout = new GramLayout(dl, d0, chunkRows);
-        var k = new double[layout.Length];
-        GramOperator.Build<double, double>(layout, n, stacked, k);
+        var (stacked, layout, k) = Gram<double>(data, n, dl, d0, chunkRows);
         var h = data.Symmetric(d0);
         var g = data.Symmetric(dl);
         var e = data.Gaussian(dl, d0);
@@ -257,10 +262,7 @@ public class OperatorsTests
     public void GramOperatorInFloat32MatchesDefinition(int n, int dl, int d0, int workers, int chunkRows)
     {
         var data = new OperatorsTestData(n + 7 * d0);
-        var stacked = data.Stacked(n, dl, d0);
-        var layout = new GramLayout(dl, d0, chunkRows);
-        var k = new float[layout.Length];
-        GramOperator.Build<double, float>(layout, n, stacked, k);
+        var (stacked, layout, k) = Gram<float>(data, n, dl, d0, chunkRows);
         var h = data.Symmetric(d0);
         var g = data.Symmetric(dl);
         var e = data.Gaussian(dl, d0);
@@ -298,11 +300,7 @@ public class OperatorsTests
     public void GramOperatorBlocksAreTheReshuffledKroneckerSum()
     {
         int n = 6, dl = 3, d0 = 2;
-        var data = new OperatorsTestData(3);
-        var stacked = data.Stacked(n, dl, d0);
-        var layout = new GramLayout(dl, d0);
-        var k = new float[layout.Length];
-        GramOperator.Build<double, float>(layout, n, stacked, k);
+        var (stacked, layout, k) = Gram<float>(new OperatorsTestData(3), n, dl, d0, chunkRows: 0);
         for (int a = 0; a < dl; a++)
             for (int c = a; c < dl; c++)
                 for (int b = 0; b < d0; b++)

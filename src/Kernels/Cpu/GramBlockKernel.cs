@@ -210,12 +210,12 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
     /// the loss rows and, as switched on, an S dot product &lt;C, H&gt; (returned; else 0) and an S* update
     /// Acc += w C, row by row in storage order: e_c and the running y_c stay in registers for the whole chunk, so a
     /// row costs its own loads and FMAs only (y_c is stored once per chunk instead of read and written by every row,
-    /// whose stores the next row's loads waited on), and each vector of K is loaded once for all the parts (measured
-    /// at d_0 = 50, float64: one fused sweep for S, S* and the loss took 0.68 of a flat S and S* sweep followed by the
-    /// four-row loss rows). <paramref name="h"/> and <paramref name="acc"/> point at the chunk's rows of H and Acc.
+    /// whose stores the next row's loads waited on), and each vector of K is loaded once for all the parts (see
+    /// <see cref="GramOperator"/> for the measurement). <paramref name="h"/> and <paramref name="acc"/> point at the
+    /// chunk's rows of H and Acc.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static T RowsResident<TS, TAdjoint, TOffDiagonal>(T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yc)
+    private static T RowsResident<TS, TAdjoint, TOffDiagonal>(T* c, int rows, int d0, T* h, T* acc, T w, T* ec, T* ea, T* ya, T* yc)
         where TS : struct, ISwitch
         where TAdjoint : struct, ISwitch
         where TOffDiagonal : struct, ISwitch

@@ -250,9 +250,8 @@ public static class GramOperator
     /// <summary>
     /// The vector width of a pass of loss products alone: the widest with at least 4 full vectors in a row of d_0
     /// values, when those fit the registers (<see cref="ResidentRows.MaxVectors"/>), so that e_c and y_c stay there
-    /// (<see cref="GramBlockKernel{T, TV, TSimd}.RowsResident"/>); else the widest there is. Measured on one thread against 512-bit vectors (AMD Zen 5): float64 rows of 20 in 256-bit
-    /// vectors took 0.63-0.64 of the time, float32 rows of 20 in 128-bit ones 0.69, float32 rows of 50 in 256-bit ones
-    /// 0.86-0.98. With S or S* right-hand sides the flat sweeps are faster at full width.
+    /// (<see cref="GramBlockKernel{T, TV, TSimd}.RowsResident"/>); else the widest there is. With S or S* right-hand
+    /// sides the flat sweeps are faster at full width. Measured with <c>gram-table</c>: bench/results/gram-pass.md.
     /// </summary>
     private static GemmIsa LossOnlyWidth<T>(GemmIsa widest, int inputDim) where T : unmanaged
     {
@@ -318,9 +317,10 @@ public static class GramOperator
                 // The loss product alone (every Hessian-vector product) streams each chunk row by row. Rows of 4 to 8
                 // full vectors keep e_c and y_c in registers: alone (measured at d_0 = 50 and 64: 1.35-1.6x faster per
                 // pass) and, with S or S* right-hand sides, in the first sweep beside them (1 S + 1 S* + the loss at
-                // d_0 = 50, float64: 1.3x faster); shorter rows gain nothing or lose, longer ones do not fit the
-                // registers. Otherwise the sweeps add the loss rows into lane sums, which start on a 64-byte boundary
-                // (vector stores that straddle cache lines are slow).
+                // d_0 = 50, float64: 1.55-1.61x the read floor before, 1.20-1.42x after, bench/results/gram-pass.md);
+                // shorter rows gain nothing or lose, longer ones do not fit the registers. Otherwise the sweeps add the
+                // loss rows into lane sums, which start on a 64-byte boundary (vector stores that straddle cache lines
+                // are slow).
                 bool lossOnly = nh == 0 && ng == 0;
                 int fullVectors = d0 / lanes;
                 bool inRegisters = fullVectors >= 4 && fullVectors <= ResidentRows.MaxVectors;
@@ -342,16 +342,14 @@ public static class GramOperator
                             // Every product from the same chunk: the first read brings it into L1 for the others.
                             for (nint r = 0; r < products * size; r += size)
                             {
-                                T* er = ep + r, yr = y + r;
+                                T* ec = ep + r + (nint)c * d0, ea = ep + r + (nint)a * d0 + b0;
+                                T* ya = y + r + (nint)a * d0 + b0, yc = a != c ? y + r + (nint)c * d0 : null;
                                 if (resident)
-                                    GramBlockKernel<T, TV, TSimd>.RowsResident(false, false, a != c, chunk, rows, d0, null, null, T.Zero,
-                                        er + (nint)c * d0, er + (nint)a * d0 + b0, yr + (nint)a * d0 + b0, a != c ? yr + (nint)c * d0 : null);
+                                    GramBlockKernel<T, TV, TSimd>.RowsResident(false, false, a != c, chunk, rows, d0, null, null, T.Zero, ec, ea, ya, yc);
                                 else if (a != c)
-                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
-                                        yr + (nint)a * d0 + b0, yr + (nint)c * d0);
+                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, ec, ea, ya, yc);
                                 else
-                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
-                                        yr + (nint)a * d0 + b0, null);
+                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, ec, ea, ya, null);
                             }
                         }
                         else
