@@ -342,14 +342,16 @@ public static class GramOperator
                             // Every product from the same chunk: the first read brings it into L1 for the others.
                             for (nint r = 0; r < products * size; r += size)
                             {
-                                T* ec = ep + r + (nint)c * d0, ea = ep + r + (nint)a * d0 + b0;
-                                T* ya = y + r + (nint)a * d0 + b0, yc = a != c ? y + r + (nint)c * d0 : null;
+                                T* er = ep + r, yr = y + r;
                                 if (resident)
-                                    GramBlockKernel<T, TV, TSimd>.RowsResident(false, false, a != c, chunk, rows, d0, null, null, T.Zero, ec, ea, ya, yc);
+                                    GramBlockKernel<T, TV, TSimd>.RowsResident(false, false, a != c, chunk, rows, d0, null, null, T.Zero,
+                                        er + (nint)c * d0, er + (nint)a * d0 + b0, yr + (nint)a * d0 + b0, a != c ? yr + (nint)c * d0 : null);
                                 else if (a != c)
-                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, ec, ea, ya, yc);
+                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOn>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
+                                        yr + (nint)a * d0 + b0, yr + (nint)c * d0);
                                 else
-                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, ec, ea, ya, null);
+                                    GramBlockKernel<T, TV, TSimd>.LossRowsStreaming<SwitchOff>(chunk, rows, d0, er + (nint)c * d0, er + (nint)a * d0 + b0,
+                                        yr + (nint)a * d0 + b0, null);
                             }
                         }
                         else
