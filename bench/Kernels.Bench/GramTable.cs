@@ -65,6 +65,10 @@ internal static class GramTable
         var saOut = new T[2 * d * d];
         var e = Values(d * d);
         var me = new T[d * d];
+        // A block of four Hessian-vector products: four loss products in one pass.
+        var e4 = Values(4 * d * d);
+        var me4 = new T[4 * d * d];
+        var workspace4 = new T[GramOperator.WorkspaceLength(layout, 0, workers, 4)];
         int block = d * d;
 
         Action Pass(int nh, int ng, bool loss) => () => GramOperator.Apply<T>(layout, k,
@@ -75,6 +79,8 @@ internal static class GramTable
             ("1 S", Pass(1, 0, false)),
             ("1 S*", Pass(0, 1, false)),
             ("loss", Pass(0, 0, true)),
+            ("4 loss products (a block of 4 Hessian-vector products)", () => GramOperator.Apply<T>(layout, k, ReadOnlyMemory<T>.Empty, Memory<T>.Empty,
+                ReadOnlyMemory<T>.Empty, Memory<T>.Empty, e4, me4, workspace4, workers)),
             ("1 S + 1 S* + loss (depth 3)", Pass(1, 1, true)),
             ("2 S + 2 S* + loss (depth 4)", Pass(2, 2, true)),
             ("sum over K", () => TensorPrimitives.Sum<T>(k)),

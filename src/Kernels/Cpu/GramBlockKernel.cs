@@ -163,6 +163,110 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
     }
 
     /// <summary>
+    /// The rows of M vec(E) for two products at once (a block of Hessian-vector products): <paramref name="e0"/> and
+    /// <paramref name="e1"/> are the two E, <paramref name="y0"/> and <paramref name="y1"/> their M vec E, all with
+    /// row stride d_0 and pointing at row a's entries of the chunk (<paramref name="toRowC"/> further on is row c).
+    /// Two rows by two products at a time: each vector of K and of e_c is loaded once for both of the other kind, and
+    /// y_c is read and written once per two rows, so a (row, product) pair costs half the loads and stores of
+    /// <see cref="LossRowsStreaming"/> run once per product (the pass is bound by those, not by the FMAs, once K is
+    /// in L1). An odd last row goes through <see cref="LossRowsStreaming"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LossRowsTwoProducts<TOffDiagonal>(T* c, int rows, int d0, T* e0, T* e1, T* y0, T* y1, nint toRowC)
+        where TOffDiagonal : struct, ISwitch
+    {
+        int lanes = TSimd.Count, narrow = Vector128<T>.Count;
+        T* ec0 = e0 + toRowC, ec1 = e1 + toRowC, yc0 = y0 + toRowC, yc1 = y1 + toRowC;
+        int b = 0;
+        for (; b <= rows - 2; b += 2)
+        {
+            T* r0 = c + (nint)b * d0, r1 = r0 + d0;
+            // w{product}{row}: e_a[b] of each product, the weights of the two rows in y_c's update.
+            T w00 = TOffDiagonal.On ? e0[b] : T.Zero, w01 = TOffDiagonal.On ? e0[b + 1] : T.Zero;
+            T w10 = TOffDiagonal.On ? e1[b] : T.Zero, w11 = TOffDiagonal.On ? e1[b + 1] : T.Zero;
+            TV s00 = TSimd.Splat(w00), s01 = TSimd.Splat(w01), s10 = TSimd.Splat(w10), s11 = TSimd.Splat(w11);
+            // Each (product, row) dot in two accumulators, even and odd vectors, as LossRowsStreaming sums: a block's
+            // products are the same bits as one product per pass.
+            TV d00 = TSimd.Zero, d01 = TSimd.Zero, d10 = TSimd.Zero, d11 = TSimd.Zero;
+            TV o00 = TSimd.Zero, o01 = TSimd.Zero, o10 = TSimd.Zero, o11 = TSimd.Zero;
+            int i = 0;
+            for (; i <= d0 - 2 * lanes; i += 2 * lanes)
+            {
+                Step<TOffDiagonal>(r0 + i, r1 + i, ec0 + i, ec1 + i, yc0 + i, yc1 + i, s00, s01, s10, s11, ref d00, ref d01, ref d10, ref d11);
+                Step<TOffDiagonal>(r0 + i + lanes, r1 + i + lanes, ec0 + i + lanes, ec1 + i + lanes, yc0 + i + lanes, yc1 + i + lanes,
+                    s00, s01, s10, s11, ref o00, ref o01, ref o10, ref o11);
+            }
+            if (i <= d0 - lanes)
+            {
+                Step<TOffDiagonal>(r0 + i, r1 + i, ec0 + i, ec1 + i, yc0 + i, yc1 + i, s00, s01, s10, s11, ref d00, ref d01, ref d10, ref d11);
+                i += lanes;
+            }
+            T t00 = TSimd.Sum(TSimd.Add(d00, o00)), t01 = TSimd.Sum(TSimd.Add(d01, o01));
+            T t10 = TSimd.Sum(TSimd.Add(d10, o10)), t11 = TSimd.Sum(TSimd.Add(d11, o11));
+            // The tail as RowTail does it, row b's update of y_c before row b + 1's.
+            Vector128<T> n00 = Vector128<T>.Zero, n01 = Vector128<T>.Zero, n10 = Vector128<T>.Zero, n11 = Vector128<T>.Zero;
+            for (; i <= d0 - narrow; i += narrow)
+            {
+                Vector128<T> v0 = Vector128.Load(r0 + i), v1 = Vector128.Load(r1 + i);
+                Vector128<T> x0 = Vector128.Load(ec0 + i), x1 = Vector128.Load(ec1 + i);
+                n00 = Fma128(v0, x0, n00);
+                n01 = Fma128(v1, x0, n01);
+                n10 = Fma128(v0, x1, n10);
+                n11 = Fma128(v1, x1, n11);
+                if (TOffDiagonal.On)
+                {
+                    Fma128(Vector128.Create(w01), v1, Fma128(Vector128.Create(w00), v0, Vector128.Load(yc0 + i))).Store(yc0 + i);
+                    Fma128(Vector128.Create(w11), v1, Fma128(Vector128.Create(w10), v0, Vector128.Load(yc1 + i))).Store(yc1 + i);
+                }
+            }
+            T u00 = Vector128.Sum(n00), u01 = Vector128.Sum(n01), u10 = Vector128.Sum(n10), u11 = Vector128.Sum(n11);
+            for (; i < d0; i++)
+            {
+                T k0 = r0[i], k1 = r1[i];
+                u00 += k0 * ec0[i];
+                u01 += k1 * ec0[i];
+                u10 += k0 * ec1[i];
+                u11 += k1 * ec1[i];
+                if (TOffDiagonal.On)
+                {
+                    yc0[i] += w00 * k0;
+                    yc0[i] += w01 * k1;
+                    yc1[i] += w10 * k0;
+                    yc1[i] += w11 * k1;
+                }
+            }
+            y0[b] += t00 + u00;
+            y0[b + 1] += t01 + u01;
+            y1[b] += t10 + u10;
+            y1[b + 1] += t11 + u11;
+        }
+        if (b < rows)
+        {
+            T* last = c + (nint)b * d0;
+            LossRowsStreaming<TOffDiagonal>(last, 1, d0, ec0, e0 + b, y0 + b, TOffDiagonal.On ? yc0 : null);
+            LossRowsStreaming<TOffDiagonal>(last, 1, d0, ec1, e1 + b, y1 + b, TOffDiagonal.On ? yc1 : null);
+        }
+    }
+
+    /// <summary>One vector of two rows for two products in <see cref="LossRowsTwoProducts"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<TOffDiagonal>(T* r0, T* r1, T* ec0, T* ec1, T* yc0, T* yc1, TV s00, TV s01, TV s10, TV s11,
+        ref TV d00, ref TV d01, ref TV d10, ref TV d11)
+        where TOffDiagonal : struct, ISwitch
+    {
+        TV v0 = TSimd.Load(r0), v1 = TSimd.Load(r1), x0 = TSimd.Load(ec0), x1 = TSimd.Load(ec1);
+        d00 = TSimd.MultiplyAdd(v0, x0, d00);
+        d01 = TSimd.MultiplyAdd(v1, x0, d01);
+        d10 = TSimd.MultiplyAdd(v0, x1, d10);
+        d11 = TSimd.MultiplyAdd(v1, x1, d11);
+        if (TOffDiagonal.On)
+        {
+            TSimd.Store(yc0, TSimd.MultiplyAdd(s01, v1, TSimd.MultiplyAdd(s00, v0, TSimd.Load(yc0))));
+            TSimd.Store(yc1, TSimd.MultiplyAdd(s11, v1, TSimd.MultiplyAdd(s10, v0, TSimd.Load(yc1))));
+        }
+    }
+
+    /// <summary>
     /// A row's last elements from <paramref name="i"/> (fewer than a full vector): 128-bit vectors, then at most 3
     /// scalars. Returns their part of &lt;row, e_c&gt; and adds eab times them to y_c (off the diagonal); with
     /// <typeparamref name="TS"/> adds their part of &lt;row, h&gt; to <paramref name="sDot"/>, with
