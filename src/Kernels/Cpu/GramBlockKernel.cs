@@ -167,15 +167,15 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
     /// <paramref name="e1"/> are the two E, <paramref name="y0"/> and <paramref name="y1"/> their M vec E, all with
     /// row stride d_0 and pointing at row a's entries of the chunk (<paramref name="toRowC"/> further on is row c).
     /// Two rows by two products at a time: each vector of K and of e_c is loaded once for both of the other kind, and
-    /// y_c is read and written once per two rows, so a (row, product) pair costs half the loads and stores of
-    /// <see cref="LossRowsStreaming"/> run once per product (the pass is bound by those, not by the FMAs, once K is
-    /// in L1). An odd last row goes through <see cref="LossRowsStreaming"/>.
+    /// y_c is read and written once per two rows, half the loads and stores of <see cref="LossRowsStreaming"/> run
+    /// once per product (measured: a block of four 1.06-1.3x cheaper, bench/results/gram-pass.md; the row sums and
+    /// tails remain). An odd last row goes through <see cref="LossRowsStreaming"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LossRowsTwoProducts<TOffDiagonal>(T* c, int rows, int d0, T* e0, T* e1, T* y0, T* y1, nint toRowC)
         where TOffDiagonal : struct, ISwitch
     {
-        int lanes = TSimd.Count, narrow = Vector128<T>.Count;
+        int lanes = TSimd.Count;
         T* ec0 = e0 + toRowC, ec1 = e1 + toRowC, yc0 = y0 + toRowC, yc1 = y1 + toRowC;
         int b = 0;
         for (; b <= rows - 2; b += 2)
@@ -203,42 +203,11 @@ internal static unsafe class GramBlockKernel<T, TV, TSimd>
             }
             T t00 = TSimd.Sum(TSimd.Add(d00, o00)), t01 = TSimd.Sum(TSimd.Add(d01, o01));
             T t10 = TSimd.Sum(TSimd.Add(d10, o10)), t11 = TSimd.Sum(TSimd.Add(d11, o11));
-            // The tail as RowTail does it, row b's update of y_c before row b + 1's.
-            Vector128<T> n00 = Vector128<T>.Zero, n01 = Vector128<T>.Zero, n10 = Vector128<T>.Zero, n11 = Vector128<T>.Zero;
-            for (; i <= d0 - narrow; i += narrow)
-            {
-                Vector128<T> v0 = Vector128.Load(r0 + i), v1 = Vector128.Load(r1 + i);
-                Vector128<T> x0 = Vector128.Load(ec0 + i), x1 = Vector128.Load(ec1 + i);
-                n00 = Fma128(v0, x0, n00);
-                n01 = Fma128(v1, x0, n01);
-                n10 = Fma128(v0, x1, n10);
-                n11 = Fma128(v1, x1, n11);
-                if (TOffDiagonal.On)
-                {
-                    Fma128(Vector128.Create(w01), v1, Fma128(Vector128.Create(w00), v0, Vector128.Load(yc0 + i))).Store(yc0 + i);
-                    Fma128(Vector128.Create(w11), v1, Fma128(Vector128.Create(w10), v0, Vector128.Load(yc1 + i))).Store(yc1 + i);
-                }
-            }
-            T u00 = Vector128.Sum(n00), u01 = Vector128.Sum(n01), u10 = Vector128.Sum(n10), u11 = Vector128.Sum(n11);
-            for (; i < d0; i++)
-            {
-                T k0 = r0[i], k1 = r1[i];
-                u00 += k0 * ec0[i];
-                u01 += k1 * ec0[i];
-                u10 += k0 * ec1[i];
-                u11 += k1 * ec1[i];
-                if (TOffDiagonal.On)
-                {
-                    yc0[i] += w00 * k0;
-                    yc0[i] += w01 * k1;
-                    yc1[i] += w10 * k0;
-                    yc1[i] += w11 * k1;
-                }
-            }
-            y0[b] += t00 + u00;
-            y0[b + 1] += t01 + u01;
-            y1[b] += t10 + u10;
-            y1[b + 1] += t11 + u11;
+            // The tails as one product per pass does them (disjoint from the full vectors, so y_c sees the same order).
+            y0[b] += t00 + RowTail<TOffDiagonal>(r0, ec0, yc0, w00, i, d0);
+            y0[b + 1] += t01 + RowTail<TOffDiagonal>(r1, ec0, yc0, w01, i, d0);
+            y1[b] += t10 + RowTail<TOffDiagonal>(r0, ec1, yc1, w10, i, d0);
+            y1[b + 1] += t11 + RowTail<TOffDiagonal>(r1, ec1, yc1, w11, i, d0);
         }
         if (b < rows)
         {

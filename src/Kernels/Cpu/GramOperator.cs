@@ -341,11 +341,11 @@ public static class GramOperator
                         {
                             // Every product from the same chunk: the first read brings it into L1 for the others. Without
                             // room in the registers for e_c and y_c, products go two at a time.
-                            nint r = 0;
+                            nint r = 0, toRowC = (nint)(c - a) * d0 - b0;
                             if (!resident)
                                 for (; r + size < products * size; r += 2 * size)
                                 {
-                                    nint rowA = r + (nint)a * d0 + b0, toRowC = (nint)(c - a) * d0 - b0;
+                                    nint rowA = r + (nint)a * d0 + b0;
                                     if (a != c)
                                         GramBlockKernel<T, TV, TSimd>.LossRowsTwoProducts<SwitchOn>(chunk, rows, d0, ep + rowA, ep + rowA + size,
                                             y + rowA, y + rowA + size, toRowC);
