@@ -61,6 +61,28 @@ public sealed class HessianCommandTests : IDisposable
     }
 
     [Fact]
+    public void AFloat32DraftGivesTheSameCertifiedTopEigenvalues()
+    {
+        string[] common = ["hessian", "--problem", Problem, "--layers", Layers, "--top", "2", "--backend", "cpu", "--json"];
+        var (code, stdout, stderr) = CliRunner.Run(common);
+        Assert.True(code == 0, stderr);
+        var (draftCode, draftOut, draftErr) = CliRunner.Run([.. common, "--draft", "f32"]);
+        Assert.True(draftCode == 0, draftErr);
+        var exact = Json(stdout);
+        var drafted = Json(draftOut);
+        var top = Doubles(exact, "top_eigenvalues");
+        double scale = Math.Max(top[0], -exact.GetProperty("lambda_min").GetDouble());
+        Assert.Equal(top, Doubles(drafted, "top_eigenvalues"), new Tolerance(2e-10 * scale));
+        Assert.Equal(exact.GetProperty("lambda_min").GetDouble(), drafted.GetProperty("lambda_min").GetDouble(), 2e-10 * scale);
+        Assert.True(drafted.GetProperty("converged").GetBoolean());
+        Assert.All(Doubles(drafted, "error_bounds"), r => Assert.True(r <= 1e-10 * scale));
+        Assert.Equal(0, exact.GetProperty("draft_matvecs").GetInt64());
+        Assert.True(drafted.GetProperty("draft_matvecs").GetInt64() > 0);
+        // Certified by the top vectors and lambda_min's together: 3 float64 products.
+        Assert.Equal(3, drafted.GetProperty("matvecs").GetInt64());
+    }
+
+    [Fact]
     public void HvpFileInHvpFileOut()
     {
         var problem = ProblemFiles.LoadProblem(Problem);
@@ -105,6 +127,8 @@ public sealed class HessianCommandTests : IDisposable
     [InlineData("--spectrum", "sideways")]
     [InlineData("--hvp", "v.npz")]
     [InlineData("--plot", "figure.svg")]
+    [InlineData("--draft", "f16")]
+    [InlineData("--draft", "f64")]
     public void BadInputIsOneLineAndExitCodeTwo(string option, string value)
     {
         var (code, _, stderr) = CliRunner.Run("hessian", "--problem", Problem, "--layers", Layers, option, value);

@@ -45,6 +45,66 @@ public sealed class CurvatureTests(ITestOutputHelper output)
         Assert.Equal(result.TopResiduals[0], residual, 1e-10 * scale);
     }
 
+    [Theory]
+    [InlineData(MeasurementKind.Dense, EvaluationPath.Gram)]
+    [InlineData(MeasurementKind.Dense, EvaluationPath.Direct)]
+    [InlineData(MeasurementKind.Completion, EvaluationPath.Completion)]
+    [InlineData(MeasurementKind.RankOne, EvaluationPath.RankOne)]
+    public void AFloat32DraftGivesTheFloat64EigenvaluesCertifiedByOneBlockOfExactProducts(MeasurementKind kind, EvaluationPath path)
+    {
+        var problem = GpuEvaluatorTests.Problem(kind, n: 40, dl: 4, d0: 3, seed: 3);
+        int[] dims = [3, 4, 3, 4];
+        var layers = GpuEvaluatorTests.Layers(dims, 4);
+        using var exact = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = path });
+        using var rough = Evaluators.Create(problem, dims, new EvaluatorOptions { Backend = BackendKind.Cpu, Path = path, Precision = Precision.F32 });
+        Assert.Equal(Precision.F32, rough.Precision);
+        var h = new HessianOperator(exact, layers);
+        var draft = new HessianOperator(rough, layers);
+        var full = Tridiagonal.SymmetricEigenvalues(h.Assemble());
+        long before = h.Matvecs;
+        var result = Lanczos.Extremes(h, count: 4, tolerance: 1e-10, seed: 1, draft: draft);
+        output.WriteLine($"{kind}/{path}: {result.Matvecs} float64 and {result.DraftMatvecs} float32 products, lambda_max {result.LambdaMax} (full {full[^1]})");
+        Assert.True(result.Converged);
+        // Certified at once: the four top vectors and lambda_min's in one block of exact products.
+        Assert.Equal(5, result.Matvecs);
+        Assert.Equal(5, h.Matvecs - before);
+        Assert.Equal(result.DraftMatvecs, draft.Matvecs);
+        double scale = Math.Max(Math.Abs(full[0]), Math.Abs(full[^1]));
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.True(Math.Abs(result.Top[i] - full[^(i + 1)]) < 2e-10 * scale, $"eigenvalue {i}: {result.Top[i]} vs {full[^(i + 1)]}");
+            Assert.True(result.TopErrorBounds[i] <= 1e-10 * scale, $"error bound {result.TopErrorBounds[i]}");
+            Assert.True(Math.Abs(result.Top[i] - full[^(i + 1)]) <= Math.Max(result.TopErrorBounds[i], 1e-13 * scale), $"the bound {result.TopErrorBounds[i]} holds");
+            // The residual reported is the float64 one.
+            var hy = new double[h.Dimension];
+            h.Apply(result.TopVectors[i], hy);
+            double residual = Math.Sqrt(hy.Select((v, t) => Math.Pow(v - result.Top[i] * result.TopVectors[i][t], 2)).Sum());
+            Assert.Equal(result.TopResiduals[i], residual, 1e-11 * scale);
+        }
+        Assert.True(Math.Abs(result.LambdaMin - full[0]) < 2e-10 * scale, $"lambda_min {result.LambdaMin} vs {full[0]}");
+    }
+
+    [Fact]
+    public void ADraftThatIsNotTheHessianFallsBackToExactLanczos()
+    {
+        // The draft is the Hessian at another point: its Ritz vectors fail the float64 certification, and exact Lanczos
+        // from its top vector gives the true values.
+        var (h, evaluator) = Hessian();
+        using var _ = evaluator;
+        var elsewhere = new HessianOperator(evaluator, GpuEvaluatorTests.Layers([3, 4, 3, 4], 9));
+        var full = Tridiagonal.SymmetricEigenvalues(h.Assemble());
+        var result = Lanczos.Extremes(h, count: 2, tolerance: 1e-10, seed: 1, draft: elsewhere);
+        Assert.True(result.Converged);
+        Assert.True(result.Matvecs > 3, $"{result.Matvecs} exact products: the certification should have failed");
+        Assert.True(result.DraftMatvecs > 0);
+        double scale = Math.Max(Math.Abs(full[0]), Math.Abs(full[^1]));
+        for (int i = 0; i < 2; i++) Assert.True(Math.Abs(result.Top[i] - full[^(i + 1)]) < 2e-10 * scale, $"eigenvalue {i}: {result.Top[i]} vs {full[^(i + 1)]}");
+        Assert.True(Math.Abs(result.LambdaMin - full[0]) < 2e-10 * scale);
+        using var small = Evaluators.Create(Generators.Basis(2, 2, 1), [2, 2], new EvaluatorOptions { Backend = BackendKind.Cpu });
+        var other = new HessianOperator(small, [new Flatness.Kernels.Tensors.Matrix<double>(2, 2)]);
+        Assert.Contains("draft operator has 4 parameters", Assert.Throws<ArgumentException>(() => Lanczos.Extremes(h, 1, draft: other)).Message);
+    }
+
     [Fact]
     public void AssembledHessianIsSymmetricAndItsBlocksCarryThePerLayerTraces()
     {

@@ -5,7 +5,7 @@ using Flatness.Solver.Backends;
 namespace Flatness.Cli;
 
 /// <summary>
-/// The --backend, --path and --precision options, in one place for every command: each is parsed once, here, by the
+/// The --backend, --path, --precision and --draft options, in one place for every command: each is parsed once, here, by the
 /// solver's <see cref="ChoiceNames"/>, so an unknown name is a parse error (exit code 2) that lists the accepted ones.
 /// </summary>
 internal static class ChoiceOptions
@@ -20,6 +20,13 @@ internal static class ChoiceOptions
     public static Option<EvaluationPath?> Path(string? description = null) =>
         Create<EvaluationPath?>("--path", null, ChoiceNames.ParsePath,
             description ?? $"Evaluation path: {string.Join(", ", ChoiceNames.Paths)} (auto lets the cost model pick)");
+
+    /// <summary>--draft: the precision of a second evaluator that does the Lanczos iteration for float64 to certify (f32 only).</summary>
+    public static Option<Precision?> Draft() =>
+        Create<Precision?>("--draft", null, name => ChoiceNames.ParsePrecision(name) == Solver.Backends.Precision.F32
+                ? Solver.Backends.Precision.F32
+                : throw new ArgumentException($"--draft takes f32 (a lower precision than the exact float64 products), got '{name}'"),
+            "Run Lanczos on a float32 copy of the problem (half the bytes per product) and certify its eigenpairs with float64 products: f32");
 
     private static Option<T> Create<T>(string name, T defaultValue, Func<string, T> parse, string description) => new(name)
     {

@@ -35,6 +35,7 @@ internal static class HessianCommand
         var seedOption = new Option<int>("--seed") { Description = "Seed of the random vectors", DefaultValueFactory = _ => 0 };
         var plotOption = new Option<string?>("--plot") { Description = "Write a PNG of the density (or of the full spectrum) here, and its CSV beside it" };
         var backendOption = ChoiceOptions.Backend(BackendKind.Auto);
+        var draftOption = ChoiceOptions.Draft();
         var jsonOption = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
         foreach (var option in new[] { topOption, matvecsOption })
             option.Validators.Add(result =>
@@ -46,7 +47,7 @@ internal static class HessianCommand
         var command = new Command("hessian", "Exact curvature of the loss: trace, per-layer traces, top eigenvalues, lambda_min, spectrum, estimators, H V")
         {
             problemOption, layersOption, topOption, hvpOption, hvpOutOption, spectrumOption, estimateOption, matvecsOption, seedOption,
-            plotOption, backendOption, jsonOption,
+            plotOption, backendOption, draftOption, jsonOption,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -62,13 +63,13 @@ internal static class HessianCommand
             };
             if (estimates is not null && request.Estimators.Count == 0) throw new ArgumentException("--estimate names no estimator (hutchinson, hutch++, xtrace)");
             return Run(parse.GetValue(problemOption)!, parse.GetValue(layersOption)!, request, parse.GetValue(hvpOption), parse.GetValue(hvpOutOption),
-                parse.GetValue(plotOption), parse.GetValue(backendOption), parse.GetValue(jsonOption));
+                parse.GetValue(plotOption), parse.GetValue(backendOption), parse.GetValue(draftOption) is not null, parse.GetValue(jsonOption));
         }));
         return command;
     }
 
     private static int Run(string problemPath, string layersPath, HessianRequest request, string? hvpPath, string? hvpOut, string? plot,
-        BackendKind backend, bool json)
+        BackendKind backend, bool draft, bool json)
     {
         if ((hvpPath is null) != (hvpOut is null)) throw new ArgumentException("--hvp and --hvp-out go together: a direction in, H V out");
         if (plot is not null && !plot.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw new ArgumentException($"--plot {plot} must name a .png file");
@@ -80,9 +81,13 @@ internal static class HessianCommand
         var layers = ProblemFiles.LoadLayers(layersPath, problem);
         var direction = hvpPath is null ? null : ProblemFiles.LoadDirection(hvpPath, layers.Dims);
         HessianReport report;
-        using (var evaluator = Evaluators.Create(problem, layers.Dims, new EvaluatorOptions { Backend = backend, Warn = ChoiceOptions.Warn }))
+        var options = new EvaluatorOptions { Backend = backend, Warn = ChoiceOptions.Warn };
+        using (var evaluator = Evaluators.Create(problem, layers.Dims, options))
         {
-            report = HessianAnalysis.Run(evaluator, layers.Layers, request);
+            using var rough = draft
+                ? Evaluators.Create(problem, layers.Dims, options with { Backend = evaluator.Backend, Path = evaluator.Path, Precision = Precision.F32 })
+                : null;
+            report = HessianAnalysis.Run(evaluator, layers.Layers, request, draft: rough);
             if (direction is not null) ProblemFiles.SaveChain(hvpOut!, "HV", evaluator.HessianVectorProduct(layers.Layers, direction));
         }
         if (plot is not null) WriteFigure(report, plot, csv!);
@@ -159,6 +164,7 @@ internal static class HessianCommand
         if (hvpOut is not null) w.WriteString("hvp_out", hvpOut);
         if (plot is not null) { w.WriteString("plot", plot); w.WriteString("csv", csv); }
         w.WriteNumber("matvecs", r.Matvecs);
+        w.WriteNumber("draft_matvecs", r.DraftMatvecs);
         w.Number("seconds", r.Seconds);
     });
 
@@ -184,7 +190,9 @@ internal static class HessianCommand
         table.AddRow("largest residual norm", Output.Format(r.Extremes.TopResiduals.Append(r.Extremes.LambdaMinResidual).Max()));
         table.AddRow("Lanczos", r.Extremes.Converged ? $"converged in {r.Extremes.Iterations} iterations" : $"not converged after {r.Extremes.Iterations} iterations");
         if (r.Eigenvalues is { } values) table.AddRow("eigenvalues", $"{values.Length}, from {Output.Format(values[0])} to {Output.Format(values[^1])}");
-        table.AddRow("Hessian-vector products", r.Matvecs.ToString(CultureInfo.InvariantCulture));
+        table.AddRow("Hessian-vector products", r.DraftMatvecs > 0
+            ? $"{r.Matvecs.ToString(CultureInfo.InvariantCulture)} float64 + {r.DraftMatvecs.ToString(CultureInfo.InvariantCulture)} float32 (draft)"
+            : r.Matvecs.ToString(CultureInfo.InvariantCulture));
         table.AddRow("seconds", Output.Format(r.Seconds));
         console.Write(table);
         if (r.Estimates.Count > 0)

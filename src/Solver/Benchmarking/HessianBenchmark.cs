@@ -26,9 +26,18 @@ namespace Flatness.Solver.Benchmarking;
 /// every product reads once; on other paths an estimate of what a product reads).</param>
 /// <param name="StreamSeconds">seconds this machine takes to read <paramref name="BytesPerProduct"/> now (<see cref="ObjectiveBenchmark.StreamSeconds"/>):
 /// <paramref name="Matvecs"/> times it bounds a run from below.</param>
+/// <param name="Draft">the precision of the draft operator that did the Krylov iteration, or null without one.</param>
+/// <param name="DraftMatvecs">products with the draft operator per run (0 without one).</param>
+/// <param name="DraftHvpSeconds">median seconds per draft product (0 without one).</param>
+/// <param name="DraftStreamSeconds">seconds this machine takes to read what a draft product reads (0 without one).</param>
 internal sealed record HessianBenchmarkResult(BackendKind Backend, EvaluationPath Path, int Dim, int Depth, int Count, int Parameters,
     double LambdaMax, double Residual, double Tolerance, long Matvecs, double SecondsMedian, double SecondsMin, double SetupSeconds,
-    double HvpSeconds, double BytesPerProduct, double StreamSeconds);
+    double HvpSeconds, double BytesPerProduct, double StreamSeconds, Precision? Draft, long DraftMatvecs, double DraftHvpSeconds,
+    double DraftStreamSeconds)
+{
+    /// <summary>The least a run with these products can take on this machine: every product's bytes read once.</summary>
+    public double FloorSeconds => Matvecs * StreamSeconds + DraftMatvecs * DraftStreamSeconds;
+}
 
 /// <summary>
 /// Times lambda_max on the problem of <see cref="ObjectiveBenchmark"/> (Gaussian sensing, d_0 = d_L = every width = D,
@@ -41,8 +50,10 @@ internal static class HessianBenchmark
         ObjectiveBenchmark.Point(dim, depth, count, seed);
 
     /// <inheritdoc/>
+    /// <param name="draft">with a precision, the Krylov iteration runs on a second evaluator in it and float64 certifies
+    /// its Ritz pairs (<see cref="Lanczos.Extremes"/>).</param>
     public static HessianBenchmarkResult Run(int dim, int depth, int count, double tolerance = 1e-10, int repeats = 7, int seed = 0,
-        EvaluatorOptions? options = null)
+        EvaluatorOptions? options = null, Precision? draft = null)
     {
         if (repeats < 1) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "--repeats must be at least 1");
         var (problem, layers) = Point(dim, depth, count, seed);
@@ -53,13 +64,22 @@ internal static class HessianBenchmark
         using var evaluator = Evaluators.Create(problem, dims, choice, options.Warn, options.Threads, options.Cancellation);
         double setup = clock.Elapsed.TotalSeconds;
         var h = new HessianOperator(evaluator, layers);
+        Choice? draftChoice = draft is { } precision
+            ? EvaluatorSelector.Choose(problem, dims, options with { Backend = evaluator.Backend, Path = evaluator.Path, Precision = precision })
+            : null;
+        using var draftEvaluator = draftChoice is null ? null : Evaluators.Create(problem, dims, draftChoice, options.Warn, options.Threads, options.Cancellation);
+        var rough = draftEvaluator is null ? null : new HessianOperator(draftEvaluator, layers);
         LanczosResult? result = null;
-        var run = Timing.Measure(() => result = Lanczos.Extremes(h, 1, tolerance, seed: seed, lowest: false), repeats, warmupSeconds: 1.0, minSampleSeconds: 0);
+        var run = Timing.Measure(() => result = Lanczos.Extremes(h, 1, tolerance, seed: seed, lowest: false, draft: rough), repeats,
+            warmupSeconds: 1.0, minSampleSeconds: 0);
         var v = Lanczos.RandomVector(new Random(seed), h.Dimension);
         var hv = new double[h.Dimension];
         var product = Timing.Measure(() => h.Apply(v, hv), repeats, warmupSeconds: 0.2);
-        double bytes = choice.Chosen.Cost.StepBytes;
+        var draftProduct = rough is null ? null : Timing.Measure(() => rough.Apply(v, hv), repeats, warmupSeconds: 0.2);
+        double bytes = choice.Chosen.Cost.StepBytes, draftBytes = draftChoice?.Chosen.Cost.StepBytes ?? 0;
         return new HessianBenchmarkResult(evaluator.Backend, evaluator.Path, dim, depth, count, h.Dimension, result!.LambdaMax, result.TopResiduals[0],
-            tolerance, result.Matvecs, run.MedianSeconds, run.MinSeconds, setup, product.MedianSeconds, bytes, ObjectiveBenchmark.StreamSeconds(bytes, repeats));
+            tolerance, result.Matvecs, run.MedianSeconds, run.MinSeconds, setup, product.MedianSeconds, bytes, ObjectiveBenchmark.StreamSeconds(bytes, repeats),
+            draftEvaluator?.Precision, result.DraftMatvecs, draftProduct?.MedianSeconds ?? 0,
+            draftBytes > 0 ? ObjectiveBenchmark.StreamSeconds(draftBytes, repeats) : 0);
     }
 }

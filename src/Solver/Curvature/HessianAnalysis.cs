@@ -54,7 +54,11 @@ public sealed record HessianReport(
     SpectralDensity? Density,
     IReadOnlyList<EstimatorComparison> Estimates,
     long Matvecs,
-    double Seconds);
+    double Seconds)
+{
+    /// <summary>Products with the draft evaluator (0 without one), besides the <see cref="Matvecs"/> exact ones.</summary>
+    public long DraftMatvecs { get; init; }
+}
 
 /// <summary>The curvature of the loss at a point, exactly where it can be, estimated where asked and compared.</summary>
 public static class HessianAnalysis
@@ -62,14 +66,20 @@ public static class HessianAnalysis
     /// <summary>
     /// The exact trace and per-layer traces, the top eigenvalues and lambda_min by Lanczos, the requested spectrum and
     /// the requested trace estimators at several budgets, each with its true error against the exact trace.
+    /// <paramref name="draft"/>, an evaluator of the same problem in lower precision (float32), does the Lanczos
+    /// iteration of the extremes, which <paramref name="evaluator"/>'s products then certify (<see cref="Lanczos.Extremes"/>);
+    /// everything else uses <paramref name="evaluator"/>.
     /// </summary>
     public static HessianReport Run(IEvaluator evaluator, IReadOnlyList<Matrix<double>> layers, HessianRequest request,
-        IProgress<string>? progress = null, CancellationToken cancellation = default)
+        IProgress<string>? progress = null, CancellationToken cancellation = default, IEvaluator? draft = null)
     {
         ArgumentNullException.ThrowIfNull(evaluator);
         ArgumentNullException.ThrowIfNull(request);
+        if (draft is not null && !ReferenceEquals(draft.Problem, evaluator.Problem))
+            throw new ArgumentException("the draft evaluator must hold the same problem as the evaluator", nameof(draft));
         var clock = Stopwatch.StartNew();
         var h = new HessianOperator(evaluator, layers);
+        var rough = draft is null ? null : new HessianOperator(draft, layers);
         if (request.Top < 1 || request.Top > h.Dimension)
             throw new ArgumentOutOfRangeException(nameof(request), $"--top {request.Top} must lie in 1..{h.Dimension} (the parameter count)");
         if (request.Matvecs < 1) throw new ArgumentOutOfRangeException(nameof(request), $"--matvecs {request.Matvecs} must be positive");
@@ -79,7 +89,7 @@ public static class HessianAnalysis
 
         var evaluation = evaluator.Evaluate(layers, Quantities.Trace);
         progress?.Report("Lanczos");
-        var extremes = Lanczos.Extremes(h, request.Top, request.Tolerance, seed: request.Seed, cancellation: cancellation);
+        var extremes = Lanczos.Extremes(h, request.Top, request.Tolerance, seed: request.Seed, cancellation: cancellation, draft: rough);
 
         double[]? eigenvalues = null;
         SpectralDensity? density = null;
@@ -103,7 +113,7 @@ public static class HessianAnalysis
                 estimates.Add(new EstimatorComparison(estimate, Math.Abs(estimate.Estimate - evaluation.Trace) / Math.Abs(evaluation.Trace)));
             }
         return new HessianReport(evaluation.Trace, evaluation.LayerTraces!, extremes, eigenvalues, density, estimates, h.Matvecs,
-            clock.Elapsed.TotalSeconds);
+            clock.Elapsed.TotalSeconds) { DraftMatvecs = rough?.Matvecs ?? 0 };
     }
 
     /// <summary>1/8, 1/4, 1/2 and all of the budget, each at least the method's minimum, without repeats.</summary>

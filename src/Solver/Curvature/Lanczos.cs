@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Flatness.Kernels.Linalg;
+using Flatness.Kernels.Tensors;
 
 namespace Flatness.Solver.Curvature;
 
@@ -21,6 +22,18 @@ public sealed record LanczosResult(
 {
     /// <summary>The largest eigenvalue (the sharpness).</summary>
     public double LambdaMax => Top[0];
+
+    /// <summary>The unit Ritz vector of <see cref="LambdaMin"/>.</summary>
+    public double[] LambdaMinVector { get; init; } = [];
+
+    /// <summary>Every Ritz value of the first Krylov space, ascending (the neighbours that the error bounds' gaps come from).</summary>
+    public double[] RitzValues { get; init; } = [];
+
+    /// <summary>
+    /// Products with the draft operator of <see cref="Lanczos.Extremes"/> (a lower-precision one), besides
+    /// <see cref="Matvecs"/> exact ones; 0 without a draft.
+    /// </summary>
+    public long DraftMatvecs { get; init; }
 }
 
 /// <summary>
@@ -44,12 +57,33 @@ public static class Lanczos
     /// one more copy of a repeated eigenvalue; multiplicities beyond what the restarts reach are not detected.
     /// <paramref name="start"/> warm-starts the iteration (for example the last top eigenvector). With
     /// <paramref name="lowest"/> false only the top ones must converge (lambda_min is then reported as found).
+    /// <para>
+    /// <paramref name="draft"/>, the same Hessian computed in lower precision (a float32 evaluator: half the bytes of K
+    /// per product on the Gram path), does the Krylov iteration; its Ritz vectors are then certified with one block of
+    /// exact products: a Rayleigh-Ritz projection on their span gives the values, their true residuals and error bounds,
+    /// with the gaps to the draft's other Ritz values. Where a bound misses the tolerance, exact Lanczos continues from
+    /// the draft's top vector. Every value returned is of <paramref name="h"/> (<see cref="LanczosResult.LambdaMin"/>
+    /// with <paramref name="lowest"/> false is the draft's).
+    /// </para>
     /// </summary>
     public static LanczosResult Extremes(HessianOperator h, int count, double tolerance = 1e-10, int? maxIterations = null,
-        int seed = 0, ReadOnlySpan<double> start = default, bool lowest = true, CancellationToken cancellation = default)
+        int seed = 0, ReadOnlySpan<double> start = default, bool lowest = true, CancellationToken cancellation = default,
+        HessianOperator? draft = null)
     {
         ArgumentNullException.ThrowIfNull(h);
         int n = h.Dimension;
+        if (draft is not null)
+        {
+            if (draft.Dimension != n)
+                throw new ArgumentException($"the draft operator has {draft.Dimension} parameters, the Hessian {n}", nameof(draft));
+            long draftBefore = draft.Matvecs, exactBefore = h.Matvecs;
+            var rough = Extremes(draft, count, Math.Max(tolerance / 4, DraftTolerance), maxIterations, seed, start, lowest, cancellation);
+            long draftProducts = draft.Matvecs - draftBefore;
+            var certified = Certify(h, rough, count, tolerance, lowest, cancellation);
+            if (certified is not null) return certified with { Matvecs = h.Matvecs - exactBefore, DraftMatvecs = draftProducts };
+            var exact = Extremes(h, count, tolerance, maxIterations, seed, rough.TopVectors[0], lowest, cancellation);
+            return exact with { Matvecs = h.Matvecs - exactBefore, DraftMatvecs = draftProducts, Iterations = rough.Iterations + exact.Iterations };
+        }
         if (count < 1 || count > n)
             throw new ArgumentOutOfRangeException(nameof(count), $"asked for {count} eigenvalues of a {n}-parameter Hessian (1..{n})");
         if (!(tolerance > 0)) throw new ArgumentOutOfRangeException(nameof(tolerance), $"tolerance must be positive, got {tolerance}");
@@ -80,7 +114,87 @@ public static class Lanczos
             locked.Add(extra.TopVectors[0]);
         }
         return new LanczosResult(top.Select(t => t.Value).ToArray(), top.Select(t => t.Residual).ToArray(), top.Select(t => t.Bound).ToArray(),
-            top.Select(t => t.Vector).ToArray(), result.LambdaMin, result.LambdaMinResidual, converged, iterations, h.Matvecs - matvecsBefore);
+            top.Select(t => t.Vector).ToArray(), result.LambdaMin, result.LambdaMinResidual, converged, iterations, h.Matvecs - matvecsBefore)
+        {
+            LambdaMinVector = result.LambdaMinVector,
+            RitzValues = result.RitzValues,
+        };
+    }
+
+    /// <summary>
+    /// The smallest error bound, relative to the largest |eigenvalue|, that the draft iteration aims at: float32
+    /// products carry errors of about 1e-7 of the largest eigenvalue, so their Ritz residuals stall near that, and
+    /// r^2 / gap near 1e-12 or below for any gap (measured on the benchmark's problem: bench/results/hessian.md).
+    /// </summary>
+    private const double DraftTolerance = 1e-11;
+
+    /// <summary>
+    /// Rayleigh-Ritz with exact products on the span of the draft's top Ritz vectors (and its lowest when
+    /// <paramref name="lowest"/>): the certified values with their true residuals and error bounds min(r, r^2 / gap),
+    /// the gaps to each other and to the draft's remaining Ritz values; null when a bound misses the tolerance.
+    /// </summary>
+    private static LanczosResult? Certify(HessianOperator h, LanczosResult rough, int count, double tolerance, bool lowest,
+        CancellationToken cancellation)
+    {
+        int n = h.Dimension;
+        var basis = new List<double[]>();
+        foreach (var v in lowest ? rough.TopVectors.Append(rough.LambdaMinVector) : rough.TopVectors)
+        {
+            var q = v.ToArray();
+            if (!Orthonormalise(q, basis, [])) return null;
+            basis.Add(q);
+        }
+        int m = basis.Count;
+        var products = basis.Select(_ => new double[n]).ToArray();
+        h.Apply(basis, products, cancellation);
+        var projected = new Matrix<double>(m, m);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j <= i; j++)
+            {
+                double g = 0.5 * (HessianOperator.Dot(basis[i], products[j]) + HessianOperator.Dot(basis[j], products[i]));
+                if (!double.IsFinite(g)) throw new NumericalOverflowException("the Hessian-vector product overflowed float64 at these layers");
+                projected[i, j] = g;
+                projected[j, i] = g;
+            }
+        var ritz = SymmetricEigen.Decompose(projected);
+
+        // The draft's Ritz values less the one nearest each certified value: what lies outside the span.
+        var outside = rough.RitzValues.ToList();
+        foreach (double value in ritz.Values)
+            if (outside.Count > 0) outside.RemoveAt(outside.Select((x, i) => (Distance: Math.Abs(x - value), i)).Min().i);
+        double scale = Math.Max(Math.Abs(ritz.Values[^1]), Math.Abs(lowest ? ritz.Values[0] : rough.LambdaMin));
+        double limit = tolerance * Math.Max(scale, double.Epsilon);
+
+        var vectors = new double[m][];
+        var residuals = new double[m];
+        var bounds = new double[m];
+        var residual = new double[n];
+        for (int c = 0; c < m; c++)
+        {
+            var y = new double[n];
+            residual.AsSpan().Clear();
+            for (int j = 0; j < m; j++)
+            {
+                TensorPrimitives.MultiplyAdd(basis[j], ritz.Vectors[j, c], y, y);
+                TensorPrimitives.MultiplyAdd(products[j], ritz.Vectors[j, c], residual, residual);
+            }
+            TensorPrimitives.MultiplyAdd(y, -ritz.Values[c], residual, residual);
+            double gap = outside.Concat(ritz.Values.Where((_, j) => j != c)).Select(x => Math.Abs(x - ritz.Values[c])).DefaultIfEmpty(double.PositiveInfinity).Min();
+            double r = TensorPrimitives.Norm<double>(residual);
+            vectors[c] = y;
+            residuals[c] = r;
+            bounds[c] = gap > 0 ? Math.Min(r, r * r / gap) : r;
+            if (bounds[c] > limit) return null;
+        }
+        // Descending for the top ones; with lowest the smallest value is lambda_min.
+        var order = Enumerable.Range(0, m).Reverse().Take(count).ToArray();
+        return new LanczosResult(order.Select(c => ritz.Values[c]).ToArray(), order.Select(c => residuals[c]).ToArray(),
+            order.Select(c => bounds[c]).ToArray(), order.Select(c => vectors[c]).ToArray(),
+            lowest ? ritz.Values[0] : rough.LambdaMin, lowest ? residuals[0] : rough.LambdaMinResidual, true, rough.Iterations, 0)
+        {
+            LambdaMinVector = lowest ? vectors[0] : rough.LambdaMinVector,
+            RitzValues = rough.RitzValues,
+        };
     }
 
     /// <summary>One Lanczos run, its basis kept orthogonal to <paramref name="locked"/> (converged eigenvectors).</summary>
@@ -157,7 +271,11 @@ public static class Lanczos
             vectors[i] = RitzVector(basis, r, c);
         }
         double minResidual = Math.Abs(lastBeta * r.Vectors![size - 1, 0]);
-        return new LanczosResult(top, residuals, bounds, vectors, r.Values[0], minResidual, converged, basis.Count, 0);
+        return new LanczosResult(top, residuals, bounds, vectors, r.Values[0], minResidual, converged, basis.Count, 0)
+        {
+            LambdaMinVector = RitzVector(basis, r, 0),
+            RitzValues = r.Values,
+        };
     }
 
     /// <summary>
